@@ -1,0 +1,33 @@
+/**
+ * Embedding lookup with a gradient that works on every backend.
+ *
+ * `tf.gather`'s gradient is `UnsortedSegmentSum`, which the wasm backend lacks and the cpu backend
+ * runs pathologically slowly (ecosystem notes §1f). The custom gradient scatters the incoming
+ * gradient rows back with `scatterND`, which sums duplicate ids on every backend.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Returns `weight[ids]`: (..., D) rows of the (V, D) table for integer ids of any shape.
+ * The gradient flows to `weight` only (ids are not differentiable).
+ */
+export function embedding(weight: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
+  const idsInt = ids.dtype === "int32" ? ids : tf.cast(ids, "int32");
+  const flatIds = tf.reshape(idsInt, [-1]); // (N,)
+  const lookup = tf.customGrad((w: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([flatIds]);
+    return {
+      value: tf.gather(w as tf.Tensor2D, flatIds), // (N, D)
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedIds] = saved;
+        const [vocab, dim] = (w as tf.Tensor2D).shape;
+        // (N, 1) indices into the (V, D) gradient; duplicates are summed.
+        return tf.scatterND(tf.expandDims(savedIds, 1), dy as tf.Tensor2D, [vocab, dim]);
+      },
+    };
+  });
+  const rows = lookup(weight) as tf.Tensor2D; // (N, D)
+  return tf.reshape(rows, [...ids.shape, weight.shape[1]]);
+}
