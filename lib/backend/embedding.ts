@@ -16,15 +16,16 @@ import * as tf from "@tensorflow/tfjs";
 export function embedding(weight: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
   const idsInt = ids.dtype === "int32" ? ids : tf.cast(ids, "int32");
   const flatIds = tf.reshape(idsInt, [-1]); // (N,)
-  const lookup = tf.customGrad((w: tf.Tensor, save: tf.GradSaveFunc) => {
+  const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const w = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
     save([flatIds]);
     return {
-      value: tf.gather(w as tf.Tensor2D, flatIds), // (N, D)
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [savedIds] = saved;
-        const [vocab, dim] = (w as tf.Tensor2D).shape;
+      value: tf.gather(w, flatIds), // (N, D)
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [vocab, dim] = w.shape;
         // (N, 1) indices into the (V, D) gradient; duplicates are summed.
-        return tf.scatterND(tf.expandDims(savedIds, 1), dy as tf.Tensor2D, [vocab, dim]);
+        return tf.scatterND(tf.expandDims(saved[0], 1), dy as tf.Tensor2D, [vocab, dim]);
       },
     };
   });
