@@ -1,0 +1,122 @@
+/**
+ * Choosing and initialising the tfjs backend (`backend:` config field, `--backend` flag).
+ *
+ * - `tensorflow`: native libtensorflow via `@tensorflow/tfjs-node-gpu` / `@tensorflow/tfjs-node`,
+ *   only when installed (see `tensorflow.ts`).
+ * - `wasm`: the default on CPU, with the transposed-matmul fix and the 4 GiB memory guard.
+ *   Single-threaded: the multithreading shim of ecosystem notes §1b needs `process` hidden before
+ *   tfjs is first imported, which a library cannot guarantee.
+ * - `webgpu`: Deno's WebGPU.
+ * - `cpu`: the pure-JS reference.
+ * - `auto`: `tensorflow` when it is installed and loads, else `webgpu` when there is a hardware
+ *   adapter (never the software one of CPU-only machines), else `wasm`; silently.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { installWasmMemoryGuard, type WasmHeapModule } from "./memory_guard.ts";
+import { loadTensorflowBackend } from "./tensorflow.ts";
+import { registerWasmMatMulFix } from "./wasm_matmul_fix.ts";
+import { loadWebgpuBackend, webgpuHardwareAdapterAvailable } from "./webgpu.ts";
+
+/** A backend name accepted by the `backend` config field and `--backend`. */
+export type BackendName = "auto" | "tensorflow" | "wasm" | "webgpu" | "cpu";
+
+/** Every accepted backend name, `auto` first. */
+export const BACKEND_NAMES: readonly BackendName[] = [
+  "auto",
+  "tensorflow",
+  "wasm",
+  "webgpu",
+  "cpu",
+];
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /** Print nothing (no "using backend" line on stderr, libtensorflow logs at error level). */
+  quiet?: boolean;
+}
+
+/** What `auto` resolved to, so its probes run once per process. */
+let autoResolution: Promise<string> | undefined;
+/** Backends whose package, kernel fix and guard are set up. */
+const preparedBackends = new Set<string>();
+
+/** True when `name` is one of {@link BACKEND_NAMES}. */
+export function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+/** Loads the package that registers `name` with the tfjs engine (cpu is built in). */
+async function registerBackendPackage(name: string, quiet: boolean): Promise<void> {
+  if (name === "tensorflow") await loadTensorflowBackend(quiet);
+  else if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
+  else if (name === "webgpu") await loadWebgpuBackend();
+}
+
+async function activate(name: string): Promise<void> {
+  if (!(await tf.setBackend(name))) {
+    throw new Error(`backend "${name}": tfjs could not initialise it (see the warning above)`);
+  }
+  await tf.ready();
+}
+
+/** Whether `name`'s package loads and tfjs initialises it; failures are swallowed. */
+async function tryActivate(name: string, quiet: boolean): Promise<boolean> {
+  try {
+    await registerBackendPackage(name, quiet);
+    await activate(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `tensorflow` if installed, else `webgpu` on a hardware adapter, else `wasm`; never noisy. */
+async function resolveAuto(quiet: boolean): Promise<string> {
+  if (await tryActivate("tensorflow", quiet)) return "tensorflow";
+  if (await webgpuHardwareAdapterAvailable() && await tryActivate("webgpu", quiet)) {
+    return "webgpu";
+  }
+  return "wasm";
+}
+
+/**
+ * Makes `name` the active tfjs backend and returns the active backend's name (`auto` resolves to
+ * `tensorflow`, `webgpu` or `wasm`). Idempotent; calling it with another name switches backends.
+ * Throws a clear error for an unknown name or an unavailable backend (with install instructions).
+ */
+export async function initBackend(
+  name: BackendName,
+  opts: InitBackendOptions = {},
+): Promise<string> {
+  if (!isBackendName(name)) {
+    throw new Error(`Unknown backend "${name}": expected one of ${BACKEND_NAMES.join(", ")}`);
+  }
+  const quiet = opts.quiet ?? false;
+  tf.env().set("PROD", true); // silences the cpu backend's Node.js banner
+  let target: string = name;
+  if (name === "auto") {
+    autoResolution ??= resolveAuto(quiet);
+    target = await autoResolution;
+  }
+  if (tf.engine().backendName === target && preparedBackends.has(target)) return target;
+  await registerBackendPackage(target, quiet);
+  await activate(target);
+  if (target === "wasm") {
+    registerWasmMatMulFix();
+    installWasmMemoryGuard((tf.backend() as unknown as { wasm: WasmHeapModule }).wasm);
+  }
+  if (!quiet && !preparedBackends.has(target)) console.error(`olmo-ts: backend ${target}`);
+  preparedBackends.add(target);
+  return target;
+}
+
+/**
+ * Name of the active tfjs backend. Before {@link initBackend} this is whatever tfjs picks by
+ * itself (normally `cpu`).
+ */
+export function activeBackend(): string {
+  tf.env().set("PROD", true);
+  return tf.getBackend();
+}
