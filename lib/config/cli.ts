@@ -1,0 +1,139 @@
+/**
+ * Command-line parsing shared by every command: OLMo's `CONFIG.yaml --a.b=value --flag` style
+ * (spec §1.1), on npm `yargs`. A bare flag means `true`; leading dashes are stripped; in field
+ * names `-` stands for `_` (`--save-overwrite`); values are YAML (`null`, `[]`, `[0.9,0.99]`);
+ * `--key value` works as well as `--key=value`; extra positional `key=value` arguments are
+ * overrides too (OLMo's `clean_opt`). `--backend wasm` is just the override `backend=wasm`.
+ *
+ * @module
+ */
+import yargs from "yargs";
+import { ConfigError } from "./errors.ts";
+import { cleanOverride } from "./merge.ts";
+import { describeField, type ObjectSchema, TRAIN_CONFIG_SCHEMA } from "./schema.ts";
+
+/** The result of a yargs parse: positionals in `_`, every `--key` as a property. */
+export interface ParsedArgs {
+  /** Positional arguments. */
+  _: (string | number)[];
+  /** `--key` values: `true` for bare flags, otherwise the raw string. */
+  [key: string]: unknown;
+}
+
+/** The minimal yargs surface the helpers here use (yargs ships no TypeScript types). */
+export interface CliParser {
+  /** Adds a typed option (yargs `option`). */
+  option(key: string, opts: Record<string, unknown>): CliParser;
+  /** Sets the usage text (yargs `usage`). */
+  usage(text: string): CliParser;
+  /** Parses synchronously. */
+  parseSync(): ParsedArgs;
+}
+
+/**
+ * A yargs parser for command `name` over `argv`, configured for OLMo-style overrides: no dot
+ * expansion, no number parsing (values stay strings and are YAML-parsed against the schema), no
+ * camel-case aliases, no `--no-x` negation, a repeated flag keeps its last value, and no
+ * built-in `--help` / `--version` / `exit` (callers decide). Add command-specific options with
+ * `.option(...)`, then pass the parse result to `overridesFromArgs`.
+ */
+export function buildCli(name: string, argv: string[]): CliParser {
+  return yargs(argv)
+    .scriptName(name)
+    .parserConfiguration({
+      "dot-notation": false,
+      "parse-numbers": false,
+      "parse-positional-numbers": false,
+      "camel-case-expansion": false,
+      "boolean-negation": false,
+      "duplicate-arguments-array": false,
+      "short-option-groups": false,
+    })
+    .help(false)
+    .version(false)
+    .strict(false)
+    .exitProcess(false);
+}
+
+/**
+ * Config overrides (`key=value`, OLMo dotlist) from every `--key` of a parse result except
+ * `exclude` (the command's own options). Bare flags become `key=true`.
+ */
+export function overridesFromArgs(parsed: ParsedArgs, exclude: readonly string[] = []): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key === "_" || key === "$0" || exclude.includes(key)) continue;
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    out.push(cleanOverride(`${key}=${last === true ? "true" : String(last)}`));
+  }
+  return out;
+}
+
+/** What `parseTrainArgs` found. */
+export interface TrainArgs {
+  /** The YAML config path (the first positional argument); "" when only `--help` was given. */
+  configPath: string;
+  /** Config overrides, OLMo dotlist style (`optimizer.learning_rate=0.0001`). */
+  overrides: string[];
+  /** `--help` or `-h` was given. */
+  help: boolean;
+}
+
+/**
+ * Parses `CONFIG.yaml [--a.b=value | --flag | a.b=value ...]`. Throws a `ConfigError` with the
+ * usage line when the config path is missing (and `--help` was not given).
+ */
+export function parseTrainArgs(argv: string[], name = "train"): TrainArgs {
+  const parsed = buildCli(name, argv)
+    .option("help", { alias: "h", type: "boolean" })
+    .parseSync();
+  const help = parsed.help === true || parsed.h === true;
+  const positionals = parsed._.map(String);
+  const overrides = [
+    ...positionals.slice(1).map(cleanOverride),
+    ...overridesFromArgs(parsed, ["help", "h"]),
+  ];
+  const configPath = positionals[0] ?? "";
+  if (configPath === "" && !help) {
+    const swallowed = Object.entries(parsed)
+      .find(([, v]) => typeof v === "string" && /\.ya?ml$/.test(v));
+    const hint = swallowed
+      ? ` ('${swallowed[1]}' was taken as the value of --${swallowed[0]}; put the config first)`
+      : "";
+    throw new ConfigError(`command line: missing CONFIG.yaml${hint}\n${trainUsage(name)}`);
+  }
+  return { configPath, overrides, help };
+}
+
+/** Usage text for a command that takes a config and overrides. */
+export function trainUsage(name = "train"): string {
+  return [
+    `usage: ${name} CONFIG.yaml [--key=value ...]`,
+    "",
+    "Any config field can be overridden: --optimizer.learning_rate=0.0001, --save-overwrite",
+    "(bare flag = true), --data.paths=[a.npy,b.npy], --evaluators=[], --backend=wasm.",
+    "Values are YAML. Interpolations (${run_name}, ${oc.env:VAR,default}) resolve after overrides.",
+  ].join("\n");
+}
+
+/** Every overridable field as `--key <type> (default: value)`, one per line, for `--help`. */
+export function configFieldsHelp(): string {
+  const lines: string[] = [];
+  const walk = (s: ObjectSchema, defaults: Record<string, unknown>, prefix: string) => {
+    for (const [key, field] of Object.entries(s.fields)) {
+      const name = prefix + key;
+      if (field.kind === "object") {
+        const sub = defaults[key];
+        if (sub !== null && typeof sub === "object" && !Array.isArray(sub)) {
+          walk(field.schema, sub as Record<string, unknown>, `${name}.`);
+          continue;
+        }
+      }
+      const required = s.required.includes(key);
+      const dflt = required ? "required" : `default: ${JSON.stringify(defaults[key])}`;
+      lines.push(`  --${name} <${describeField(field)}> (${dflt})`);
+    }
+  };
+  walk(TRAIN_CONFIG_SCHEMA, TRAIN_CONFIG_SCHEMA.defaults(), "");
+  return lines.join("\n");
+}

@@ -1,0 +1,68 @@
+/**
+ * The config system: OLMo's `TrainConfig` schema, YAML loading with OmegaConf-style overrides and
+ * interpolation, saving, start-up derivations and the shared command-line parser.
+ *
+ * @module
+ */
+export * from "./enums.ts";
+export type {
+  ActivationType,
+  BlockType,
+  InitFnType,
+  LayerNormType,
+  ModelConfig,
+} from "./model_config.ts";
+export {
+  ACTIVATION_TYPES,
+  BLOCK_TYPES,
+  defaultModelConfig,
+  INIT_FN_TYPES,
+  LAYER_NORM_TYPES,
+} from "./model_config.ts";
+export type {
+  CompilerConfig,
+  DataConfig,
+  EvaluatorConfig,
+  FSDPConfig,
+  OptimizerConfig,
+  SchedulerConfig,
+  SpeedMonitorConfig,
+  TokenizerConfig,
+  WandbConfig,
+} from "./sections.ts";
+export {
+  defaultCompilerConfig,
+  defaultDataConfig,
+  defaultEvaluatorConfig,
+  defaultFSDPConfig,
+  defaultOptimizerConfig,
+  defaultSchedulerConfig,
+  defaultSpeedMonitorConfig,
+  defaultTokenizerConfig,
+  defaultWandbConfig,
+} from "./sections.ts";
+export type { TrainConfig } from "./train_config.ts";
+export { defaultTrainConfig } from "./train_config.ts";
+export { ConfigError } from "./errors.ts";
+export type { LoadOptions } from "./load.ts";
+export {
+  loadConfigSection,
+  loadTrainConfig,
+  saveTrainConfig,
+  trainConfigFromObject,
+  trainConfigToYaml,
+} from "./load.ts";
+export type { ResolverContext, ResolverFn } from "./resolvers.ts";
+export { findLatestCheckpoint, registerResolver } from "./resolvers.ts";
+export { globPaths } from "./glob.ts";
+export type { Duration, DurationContext } from "./duration.ts";
+export { durationToSteps, parseDuration } from "./duration.ts";
+export { deriveTrainConfig, tfjsCompatibilityWarnings } from "./derive.ts";
+export type { CliParser, ParsedArgs, TrainArgs } from "./cli.ts";
+export {
+  buildCli,
+  configFieldsHelp,
+  overridesFromArgs,
+  parseTrainArgs,
+  trainUsage,
+} from "./cli.ts";

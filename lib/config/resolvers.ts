@@ -1,0 +1,149 @@
+/**
+ * The interpolation resolvers (`${name:arg1,arg2}`): the registry other modules add to with
+ * `registerResolver`, and the built-ins OLMo configs use: `oc.env`, `path.glob`, `path.choose`
+ * and `path.last_checkpoint` (spec §1.1).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { ConfigError } from "./errors.ts";
+import { globPaths } from "./glob.ts";
+
+/** What a resolver knows about the load it runs in. */
+export interface ResolverContext {
+  /** False when loading with `validatePaths: false`: missing paths give `""` / `[]`, not errors. */
+  validatePaths: boolean;
+  /** The config file being loaded ("" for configs built from objects). */
+  configPath: string;
+}
+
+/**
+ * A resolver: gets its arguments as strings (nested interpolations already resolved) and returns
+ * the value. When the interpolation is the whole YAML value the returned type is kept (a list
+ * stays a list); inside a longer string it is stringified. Throw an `Error` to reject.
+ */
+export type ResolverFn = (
+  args: string[],
+  ctx: ResolverContext,
+) => unknown | Promise<unknown>;
+
+const RESOLVERS = new Map<string, ResolverFn>();
+
+/**
+ * Registers (or replaces) the resolver used for `${name:...}`. Names are dotted identifiers such
+ * as `path.glob`; the data module adds e.g. `corpus`.
+ */
+export function registerResolver(name: string, fn: ResolverFn): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(name)) {
+    throw new ConfigError(`registerResolver: invalid resolver name '${name}'`);
+  }
+  RESOLVERS.set(name, fn);
+}
+
+/** The resolver registered as `name`, if any. */
+export function getResolver(name: string): ResolverFn | undefined {
+  return RESOLVERS.get(name);
+}
+
+/** Names of every registered resolver (for "did you mean" messages). */
+export function resolverNames(): string[] {
+  return [...RESOLVERS.keys()];
+}
+
+/** OLMo's `is_url`: a scheme such as `s3://`. */
+export function isUrl(path: string): boolean {
+  return /^[a-z0-9]+:\/\//.test(path);
+}
+
+async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * OLMo's `find_latest_checkpoint`: the `stepN` or `stepN-unsharded` folder in `dir` with the
+ * highest N; the sharded one wins a tie. Null when there is none (or `dir` does not exist).
+ * `file://` URLs are read as local paths; other URLs are not supported.
+ */
+export async function findLatestCheckpoint(dir: string): Promise<string | null> {
+  if (dir.startsWith("file://")) return findLatestCheckpoint(dir.slice("file://".length));
+  if (isUrl(dir)) {
+    throw new ConfigError(
+      `cannot look for checkpoints in '${dir}': only local folders are supported`,
+    );
+  }
+  let best: { step: number; sharded: boolean; name: string } | null = null;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const m = /^step(\d+)(-unsharded)?$/.exec(entry.name);
+      if (m === null) continue;
+      if (!entry.isDirectory && !(entry.isSymlink && (await isDir(join(dir, entry.name))))) {
+        continue;
+      }
+      const step = Number(m[1]);
+      const sharded = m[2] === undefined;
+      if (best === null || step > best.step || (step === best.step && sharded && !best.sharded)) {
+        best = { step, sharded, name: entry.name };
+      }
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+  return best === null ? null : join(dir, best.name);
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+registerResolver("oc.env", (args) => {
+  if (args.length < 1 || args.length > 2) {
+    throw new Error(`oc.env takes VAR or VAR,default; got ${args.length} arguments`);
+  }
+  const value = Deno.env.get(args[0]);
+  if (value !== undefined) return value;
+  if (args.length === 2) return args[1] === "null" ? null : args[1];
+  throw new Error(
+    `environment variable '${args[0]}' is not set and no default is given ` +
+      `(write \${oc.env:${args[0]},DEFAULT})`,
+  );
+});
+
+registerResolver("path.glob", async (patterns, ctx) => {
+  const out: string[] = [];
+  for (const pattern of patterns) {
+    const matches = await globPaths(pattern);
+    if (matches.length === 0 && ctx.validatePaths) {
+      throw new Error(`'${pattern}' does not match any files or dirs`);
+    }
+    out.push(...matches);
+  }
+  return out;
+});
+
+registerResolver("path.choose", async (paths, ctx) => {
+  for (const path of paths) {
+    if (isUrl(path) || (await pathExists(path))) return path;
+  }
+  if (ctx.validatePaths) throw new Error(`none of these paths exists: ${paths.join(", ")}`);
+  return "";
+});
+
+registerResolver("path.last_checkpoint", async (args, ctx) => {
+  if (args.length !== 1) {
+    throw new Error(`path.last_checkpoint takes one folder; got ${args.length} arguments`);
+  }
+  const latest = await findLatestCheckpoint(args[0]);
+  if (latest !== null) return latest;
+  if (ctx.validatePaths) throw new Error(`could not find a latest checkpoint at '${args[0]}'`);
+  return "";
+});
