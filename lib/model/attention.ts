@@ -1,0 +1,86 @@
+/**
+ * Multi-head (or multi-query) self-attention with an additive bias, KV cache, QK-norm and RoPE
+ * (OLMo `OlmoBlock.attention`, spec §2.4).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BlockParams, ForwardContext, KeyValue } from "./context.ts";
+import { layerNorm } from "./layer_norm.ts";
+import { linear } from "./linear.ts";
+import { applyRope } from "./rope.ts";
+
+/** `q @ kᵀ` for q (B, nh, Q, hd) and k (B, kvHeads, K, hd) → (B, nh, Q, K). */
+function scores(q: tf.Tensor4D, k: tf.Tensor4D): tf.Tensor4D {
+  const [b, nh, ql, hd] = q.shape;
+  const kl = k.shape[2];
+  if (k.shape[1] === nh) return tf.matMul(q, k, false, true);
+  // Multi-query: one key head shared by all query heads; fold the heads into the rows.
+  const s = tf.matMul(tf.reshape(q, [b, nh * ql, hd]), tf.reshape(k, [b, kl, hd]), false, true);
+  return tf.reshape(s, [b, nh, ql, kl]);
+}
+
+/** `p @ v` for p (B, nh, Q, K) and v (B, kvHeads, K, hd) → (B, nh, Q, hd). */
+function weightedValues(p: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
+  const [b, nh, ql, kl] = p.shape;
+  const hd = v.shape[3];
+  if (v.shape[1] === nh) return tf.matMul(p, v);
+  const out = tf.matMul(tf.reshape(p, [b, nh * ql, kl]), tf.reshape(v, [b, kl, hd]));
+  return tf.reshape(out, [b, nh, ql, hd]);
+}
+
+/** Splits (B, T, heads·hd) into (B, heads, T, hd). */
+function splitHeads(x: tf.Tensor, heads: number, headDim: number): tf.Tensor4D {
+  const [b, t] = x.shape;
+  if (heads === 1) return tf.reshape(x, [b, 1, t, headDim]);
+  return tf.transpose(tf.reshape(x, [b, t, heads, headDim]), [0, 2, 1, 3]);
+}
+
+/**
+ * Attention of one block, including the `attn_out` projection.
+ * `q` is (B, T, d_model); `k`, `v` are (B, T, kv) with kv = hd under MQA, else d_model.
+ * Returns the (B, T, d_model) output and, when `useCache`, the block's present (k, v): the
+ * past concatenated with the new keys/values **before** RoPE.
+ */
+export function attention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  p: BlockParams,
+  layerPast: KeyValue | null,
+  useCache: boolean,
+  ctx: ForwardContext,
+): { att: tf.Tensor; present: KeyValue | null } {
+  const { config, dims } = ctx;
+  const [b, t] = q.shape;
+  if (config.attention_layer_norm) {
+    const type = config.layer_norm_type;
+    q = layerNorm(q, type, p("q_norm.weight") as tf.Tensor1D, p("q_norm.bias") as tf.Tensor1D);
+    k = layerNorm(k, type, p("k_norm.weight") as tf.Tensor1D, p("k_norm.bias") as tf.Tensor1D);
+  }
+  let qh = splitHeads(q, dims.nHeads, dims.headDim); // (B, nh, T, hd)
+  let kh = splitHeads(k, dims.kvHeads, dims.headDim); // (B, kvh, T, hd)
+  let vh = splitHeads(v, dims.kvHeads, dims.headDim); // (B, kvh, T, hd)
+  if (layerPast) {
+    kh = tf.concat([layerPast[0], kh], 2); // (B, kvh, K, hd)
+    vh = tf.concat([layerPast[1], vh], 2);
+  }
+  const present: KeyValue | null = useCache ? [kh, vh] : null;
+  if (ctx.rope) {
+    qh = applyRope(qh, ctx.rope.qSin, ctx.rope.qCos);
+    kh = applyRope(kh, ctx.rope.kSin, ctx.rope.kCos);
+  }
+  // softmax(q·kᵀ/√hd + bias) in float32; q is scaled first (fewer elements than the scores).
+  const qScaled = tf.mul(qh, 1 / Math.sqrt(dims.headDim)) as tf.Tensor4D;
+  const logits = tf.add(scores(qScaled, kh), ctx.bias) as tf.Tensor4D; // (B, nh, T, K)
+  let probs = tf.softmax(logits) as tf.Tensor4D;
+  probs = ctx.dropout(probs, config.attention_dropout) as tf.Tensor4D;
+  const out = weightedValues(probs, vh); // (B, nh, T, hd)
+  const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, dims.d]); // (B, T, C)
+  const att = linear(
+    merged,
+    p("attn_out.weight") as tf.Tensor2D,
+    p("attn_out.bias") as tf.Tensor1D | undefined,
+  );
+  return { att, present };
+}

@@ -1,0 +1,59 @@
+/**
+ * Rotary position embeddings, GPT-NeoX half-split style (OLMo `RotaryEmbedding`, spec §2.5).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * sin and cos of the rotation angles for positions `start .. start+count-1`, each (count, hd/2):
+ * angle[p][i] = p · inv_freq[i] with `inv_freq[i] = 1 / 10000^(2i/hd)`, rounded to float32 at
+ * each step as OLMo computes them in float32. (OLMo's tables repeat these halves twice.)
+ */
+export function ropeTables(
+  headDim: number,
+  start: number,
+  count: number,
+): { sin: Float32Array; cos: Float32Array } {
+  const half = headDim / 2;
+  const f = Math.fround;
+  const invFreq = new Float32Array(half);
+  for (let i = 0; i < half; i++) invFreq[i] = f(1 / f(Math.pow(10000, f((2 * i) / headDim))));
+  const sin = new Float32Array(count * half);
+  const cos = new Float32Array(count * half);
+  for (let p = 0; p < count; p++) {
+    for (let i = 0; i < half; i++) {
+      const angle = f((start + p) * invFreq[i]);
+      sin[p * half + i] = Math.sin(angle);
+      cos[p * half + i] = Math.cos(angle);
+    }
+  }
+  return { sin, cos };
+}
+
+/** Angle tensors for positions `start .. start+count-1`: sin and cos, each (count, hd/2). */
+export function ropeAngles(
+  headDim: number,
+  start: number,
+  count: number,
+): { sin: tf.Tensor2D; cos: tf.Tensor2D } {
+  const { sin, cos } = ropeTables(headDim, start, count);
+  return {
+    sin: tf.tensor2d(sin, [count, headDim / 2]),
+    cos: tf.tensor2d(cos, [count, headDim / 2]),
+  };
+}
+
+/**
+ * Rotates `t` (B, h, T, hd) with per-position `sin`/`cos` (T, hd/2):
+ * `t·cos + rotate_half(t)·sin` where `rotate_half(x) = cat(-x[hd/2:], x[:hd/2])`, i.e.
+ * `[x1·c - x2·s, x2·c + x1·s]`.
+ */
+export function applyRope(t: tf.Tensor4D, sin: tf.Tensor2D, cos: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [x1, x2] = tf.split(t, 2, -1); // each (B, h, T, hd/2)
+    const first = tf.sub(tf.mul(x1, cos), tf.mul(x2, sin));
+    const second = tf.add(tf.mul(x2, cos), tf.mul(x1, sin));
+    return tf.concat([first, second], -1) as tf.Tensor4D;
+  });
+}
