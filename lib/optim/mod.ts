@@ -1,0 +1,46 @@
+/**
+ * Optimizers (OLMo's AdamW and LionW), parameter groups, gradient clipping and LR schedulers.
+ *
+ * @module
+ */
+export type {
+  ClippingSettings,
+  OptimizerName,
+  OptimizerSettings,
+  SchedulerName,
+  SchedulerSettings,
+} from "./settings.ts";
+export { OPTIMIZER_NAMES, SCHEDULER_NAMES } from "./settings.ts";
+export type { ParamClassifier, ParamGroup, ParamGroupOptions, ParamKind } from "./param_groups.ts";
+export { ADAMW_EPS, buildParamGroups, classifyParam, PARAM_GROUP_FIELDS } from "./param_groups.ts";
+export type { AdamWHyper, AdamWResult, AdamWScalars } from "./adamw.ts";
+export { adamwScalars, adamwUpdate, disposeAdamWScalars } from "./adamw.ts";
+export type { LionWHyper, LionWResult, LionWScalars } from "./lionw.ts";
+export { disposeLionWScalars, lionwScalars, lionwUpdate } from "./lionw.ts";
+export type { ClipContext, ClipResult } from "./clipping.ts";
+export {
+  adaptiveClip,
+  clipGradients,
+  globalClipCoefficient,
+  squaredNorm,
+  tensorStats,
+} from "./clipping.ts";
+export type { OptimizerStateDict, ParsedParamState } from "./optimizer_state.ts";
+export {
+  ELEMENT_STATE_KEYS,
+  GRAD_NORM_EMA_KEY,
+  mergeParamGroups,
+  parseOptimizerState,
+  SCALAR_STATE_KEYS,
+} from "./optimizer_state.ts";
+export type { CreateOptimizerOptions } from "./optimizer.ts";
+export { createOptimizer, Optimizer } from "./optimizer.ts";
+export type { Scheduler } from "./scheduler.ts";
+export {
+  BoltOnWarmupScheduler,
+  buildScheduler,
+  CosWithWarmup,
+  InvSqrtWithWarmup,
+  LinearWithWarmup,
+  MaxScheduler,
+} from "./scheduler.ts";

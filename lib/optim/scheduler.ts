@@ -1,0 +1,140 @@
+/**
+ * Learning-rate schedulers, exactly OLMo's (`olmo/optim.py`, spec §4.4). Every warmup starts at
+ * 10% of the LR: `warm(s) = lr·(0.1 + 0.9·min(s, w)/w)`. `step` is the 1-based global step and
+ * `maxSteps` is `max_duration`.
+ *
+ * @module
+ */
+import type { SchedulerSettings } from "./settings.ts";
+import { SCHEDULER_NAMES } from "./settings.ts";
+
+/** A learning-rate schedule. */
+export interface Scheduler {
+  /** The LR at `step` for base LR `initialLr` and a run of `maxSteps` steps. */
+  getLr(initialLr: number, step: number, maxSteps: number): number;
+}
+
+/** OLMo's linear warmup from 10% of the LR. */
+function linearWarmup(initialLr: number, step: number, warmupSteps: number): number {
+  return initialLr * (0.1 + (0.9 * Math.min(step, warmupSteps)) / warmupSteps);
+}
+
+/** Cosine decay to `alpha_f·lr` at `t_max` (default `maxSteps`) after warmup. */
+export class CosWithWarmup implements Scheduler {
+  /** Warmup steps, final-LR fraction and optional decay end. */
+  constructor(
+    readonly warmupSteps: number,
+    readonly alphaF = 0.1,
+    readonly tMax: number | null = null,
+  ) {}
+  /** See `Scheduler.getLr`. */
+  getLr(initialLr: number, step: number, maxSteps: number): number {
+    const end = this.tMax ?? maxSteps;
+    const etaMin = initialLr * this.alphaF;
+    if (step < this.warmupSteps) return linearWarmup(initialLr, step, this.warmupSteps);
+    if (step >= end) return etaMin;
+    const s = step - this.warmupSteps;
+    const span = end - this.warmupSteps;
+    return etaMin + ((initialLr - etaMin) * (1 + Math.cos((Math.PI * s) / span))) / 2;
+  }
+}
+
+/** Linear decay to `alpha_f·lr` at `t_max` (default `maxSteps`) after warmup. */
+export class LinearWithWarmup implements Scheduler {
+  /** Warmup steps, final-LR fraction and optional decay end. */
+  constructor(
+    readonly warmupSteps: number,
+    readonly alphaF = 0.1,
+    readonly tMax: number | null = null,
+  ) {}
+  /** See `Scheduler.getLr`. */
+  getLr(initialLr: number, step: number, maxSteps: number): number {
+    const end = this.tMax ?? maxSteps;
+    const etaMin = initialLr * this.alphaF;
+    if (step < this.warmupSteps) return linearWarmup(initialLr, step, this.warmupSteps);
+    if (step >= end) return etaMin;
+    const s = step - this.warmupSteps;
+    const span = end - this.warmupSteps;
+    return initialLr - (initialLr - etaMin) * (s / span);
+  }
+}
+
+/** `lr·sqrt(w / max(w, step))` after warmup. */
+export class InvSqrtWithWarmup implements Scheduler {
+  /** Warmup steps. */
+  constructor(readonly warmupSteps: number) {}
+  /** See `Scheduler.getLr`. */
+  getLr(initialLr: number, step: number, _maxSteps: number): number {
+    if (step < this.warmupSteps) return linearWarmup(initialLr, step, this.warmupSteps);
+    return initialLr * Math.sqrt(this.warmupSteps / Math.max(this.warmupSteps, step));
+  }
+}
+
+/** The larger of two schedules' LRs. */
+export class MaxScheduler implements Scheduler {
+  /** The two schedules. */
+  constructor(readonly sched1: Scheduler, readonly sched2: Scheduler) {}
+  /** See `Scheduler.getLr`. */
+  getLr(initialLr: number, step: number, maxSteps: number): number {
+    return Math.max(
+      this.sched1.getLr(initialLr, step, maxSteps),
+      this.sched2.getLr(initialLr, step, maxSteps),
+    );
+  }
+}
+
+/**
+ * Zero before `warmupStart`, a linear ramp from 0 to `inner(warmupEnd)` until `warmupEnd`, then
+ * `inner`. OLMo wraps the scheduler in it when `reset_optimizer_state` is set, with
+ * `start = global_step` and `end = global_step + t_warmup`.
+ */
+export class BoltOnWarmupScheduler implements Scheduler {
+  /** The wrapped schedule and the ramp's [start, end) steps. */
+  constructor(
+    readonly inner: Scheduler,
+    readonly warmupStart: number,
+    readonly warmupEnd: number,
+  ) {}
+  /** See `Scheduler.getLr`. */
+  getLr(initialLr: number, step: number, maxSteps: number): number {
+    if (step < this.warmupStart) return 0;
+    if (step < this.warmupEnd) {
+      const atIntercept = this.inner.getLr(initialLr, this.warmupEnd, maxSteps);
+      return (atIntercept * (step - this.warmupStart)) / (this.warmupEnd - this.warmupStart);
+    }
+    return this.inner.getLr(initialLr, step, maxSteps);
+  }
+}
+
+/**
+ * Builds the scheduler of `scheduler.*` as OLMo's `build_scheduler`.
+ * @throws Error naming `scheduler.name` for an unknown scheduler, or a bad numeric field.
+ */
+export function buildScheduler(cfg: SchedulerSettings): Scheduler {
+  if (!Number.isInteger(cfg.t_warmup) || cfg.t_warmup < 0) {
+    throw new Error(`scheduler.t_warmup must be a non-negative integer, got ${cfg.t_warmup}`);
+  }
+  if (typeof cfg.alpha_f !== "number" || !Number.isFinite(cfg.alpha_f)) {
+    throw new Error(`scheduler.alpha_f must be a number, got ${JSON.stringify(cfg.alpha_f)}`);
+  }
+  const tMax = cfg.t_max ?? null;
+  switch (cfg.name) {
+    case "cosine_with_warmup":
+      return new CosWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax);
+    case "linear_with_warmup":
+      return new LinearWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax);
+    case "inverse_sqrt_with_warmup":
+      return new InvSqrtWithWarmup(cfg.t_warmup);
+    case "max_scheduler":
+      return new MaxScheduler(
+        new CosWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax),
+        new InvSqrtWithWarmup(cfg.t_warmup),
+      );
+    default:
+      throw new Error(
+        `scheduler.name: unknown scheduler ${JSON.stringify(cfg.name)} (expected one of ${
+          SCHEDULER_NAMES.join(", ")
+        })`,
+      );
+  }
+}
