@@ -22,6 +22,7 @@ import { blockPrefix, isEmbeddingParam, parameterSpecs } from "./params.ts";
 import { Rng } from "./random.ts";
 import { ropeAngles } from "./rope.ts";
 import { makeStateDictCompatible } from "./state_dict.ts";
+import { generate, type GenerateOptions, type GenerateOutput } from "../generate/generate.ts";
 
 /** Construction options. */
 export interface OlmoOptions {
@@ -308,6 +309,15 @@ export class Olmo {
       out.set(name, { dtype: "float32", shape: [...v.shape], data: Float32Array.from(data) });
     }
     return out;
+  }
+
+  /**
+   * OLMo's `generate`: beam search (greedy by default) from prompts `inputIds` (B, S) int32,
+   * left-padded with an `attentionMask` when batched. Returns `tokenIds` (B, beam, T <= maxSteps)
+   * without the prompt, best beam first, and `scores` (B, beam).
+   */
+  generate(inputIds: tf.Tensor2D, opts: GenerateOptions = {}): Promise<GenerateOutput> {
+    return generate(this, inputIds, opts);
   }
 
   /** Frees every parameter. The model is unusable afterwards. */

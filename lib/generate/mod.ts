@@ -1,0 +1,57 @@
+/**
+ * Generation: OLMo's beam search with its samplers, final scorers and constraints, and
+ * `generate` (beam search over the model with a KV cache), plus streaming detokenisation and a
+ * decode-speed benchmark.
+ *
+ * @module
+ */
+export {
+  BeamSearch,
+  EMPTY_SEQUENCES_WARNING,
+  NEGLIGIBLE_LOG_PROBS_WARNING,
+} from "./beam_search.ts";
+export type { BeamSearchOptions, BeamSearchResult } from "./beam_search.ts";
+export type {
+  BeamSearchState,
+  StepFunction,
+  StepResult,
+  StepWithoutTimestep,
+  StepWithTimestep,
+} from "./search_state.ts";
+export {
+  DeterministicSampler,
+  GumbelSampler,
+  MultinomialSampler,
+  Sampler,
+  TopKSampler,
+  TopPSampler,
+} from "./samplers.ts";
+export type {
+  GumbelSamplerOptions,
+  SamplerSelection,
+  SamplerState,
+  StochasticSamplerOptions,
+  TopKSamplerOptions,
+  TopPSamplerOptions,
+} from "./samplers.ts";
+export {
+  LengthNormalizedSequenceLogProbabilityScorer,
+  SequenceLogProbabilityScorer,
+} from "./scorers.ts";
+export type { FinalSequenceScorer, HostPredictions } from "./scorers.ts";
+export { Constraint, RepeatedNGramBlockingConstraint } from "./constraints.ts";
+export type { ConstraintState, NGramBeamState } from "./constraints.ts";
+export {
+  float32Matrix,
+  float32MatrixFrom,
+  float32MatrixToArray,
+  int32MatrixToArray,
+  multinomialRows,
+  topKRows,
+} from "./host_matrix.ts";
+export type { Float32Matrix, Int32Matrix } from "./host_matrix.ts";
+export { generate } from "./generate.ts";
+export type { GenerateOptions, GenerateOutput, GenerationModel } from "./generate.ts";
+export { IncrementalDecoder } from "./text_stream.ts";
+export { benchGenerate } from "./bench.ts";
+export type { BenchGenerateOptions, BenchGenerateResult } from "./bench.ts";
