@@ -1,0 +1,19 @@
+/**
+ * Tokenizers: OLMo's `Tokenizer` over Hugging Face `tokenizer.json` files, Hub/cache lookup, and
+ * a byte-level BPE trainer.
+ *
+ * @module
+ */
+export type { TokenizerOptions, TokenizerTrainConfig, TruncationDirection } from "./tokenizer.ts";
+export { checkVocabSize, Tokenizer } from "./tokenizer.ts";
+export type { ResolveTokenizerOptions } from "./hub.ts";
+export { cachedTokenizerPath, olmoCacheDir, resolveTokenizerFile } from "./hub.ts";
+export type { BpeTrainerOptions } from "./bpe_trainer.ts";
+export { ByteLevelBpeTrainer } from "./bpe_trainer.ts";
+export {
+  BYTE_TO_CHAR,
+  byteLevelAlphabet,
+  bytesToByteLevel,
+  GPT2_PRETOKENIZE_PATTERN,
+  preTokenizeBytes,
+} from "./byte_level.ts";
