@@ -1,0 +1,28 @@
+/**
+ * Distributed training over MPI (MPICH or Open MPI through Deno FFI): the communicator, the
+ * single-process fallback, ZeRO-style flat gradient buckets, the launcher's command builder and a
+ * collective bandwidth benchmark.
+ *
+ * @module
+ */
+export type { Communicator, FloatArray, InitWorldOptions } from "./world.ts";
+export { exposeWorldEnv, initWorld, rankPrefix, SingleProcessWorld } from "./world.ts";
+export type { MpiCommunicatorOptions } from "./mpi.ts";
+export { MpiCommunicator } from "./mpi.ts";
+export type { MpiAbi } from "./mpi_library.ts";
+export { MPI_LIB_ENV, MPICH_SONAME, mpiLibraryCandidates, OPENMPI_SONAME } from "./mpi_library.ts";
+export type { EnvReader, LauncherInfo } from "./launcher_env.ts";
+export { detectLauncher } from "./launcher_env.ts";
+export type { FlatEntry, FlatLayout, ShardRange, ShardSegment } from "./flat_layout.ts";
+export { bucketLayouts, flatLayout, packFlat, shardSegments, unpackFlat } from "./flat_layout.ts";
+export type { ReduceScatterOptions } from "./zero_buckets.ts";
+export {
+  allGatherParams,
+  DEFAULT_BUCKET_BYTES,
+  GradientBuckets,
+  reduceScatterGradients,
+} from "./zero_buckets.ts";
+export type { CommandLine, LaunchOptions, MpiFlavor } from "./launch_command.ts";
+export { buildLaunchCommand, MPIEXEC_BY_FLAVOR, parseHostfile } from "./launch_command.ts";
+export type { BenchedCollective, CollectiveBenchResult } from "./bench.ts";
+export { benchCollectives } from "./bench.ts";

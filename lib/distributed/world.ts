@@ -1,0 +1,186 @@
+/**
+ * The communicator the trainer talks to, and `initWorld()`, which picks MPI when a launcher
+ * started this process and a dependency-free single-process world otherwise.
+ *
+ * After init, RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE and NODE_RANK are set in the
+ * environment (as torchrun does) so that any code and log line can read them.
+ *
+ * @module
+ */
+import {
+  checkAllGather,
+  checkReduceScatter,
+  checkRoot,
+  type FloatArray,
+} from "./collective_checks.ts";
+import { detectLauncher, envInteger, type EnvReader, processEnv } from "./launcher_env.ts";
+import { MPI_LIB_ENV } from "./mpi_library.ts";
+import { MpiCommunicator } from "./mpi.ts";
+
+export type { FloatArray } from "./collective_checks.ts";
+
+/**
+ * A group of cooperating processes. Collectives must be called by every rank in the same order;
+ * they are serialised per communicator, so several may be started without awaiting in between.
+ * Buffers passed to a collective must not be modified, transferred or resized until its promise
+ * resolves.
+ */
+export interface Communicator {
+  /** Global rank, 0 ≤ rank < size. */
+  readonly rank: number;
+  /** Number of processes. */
+  readonly size: number;
+  /** Rank among the processes on this host. */
+  readonly localRank: number;
+  /** Number of processes on this host. */
+  readonly localSize: number;
+  /** Index of this host, in order of each host's lowest global rank. */
+  readonly nodeRank: number;
+  /** The rank that writes shared files on this filesystem: `FS_LOCAL_RANK`, else `localRank`. */
+  readonly fsLocalRank: number;
+  /** What carries the collectives, e.g. `single-process` or `mpich (libmpich.so.12)`. */
+  readonly backend: string;
+  /** In place: every element becomes the sum over ranks. */
+  allReduceSum(buf: FloatArray): Promise<void>;
+  /** In place: every element becomes the maximum over ranks. */
+  allReduceMax(buf: FloatArray): Promise<void>;
+  /** In place: every element becomes the minimum over ranks. */
+  allReduceMin(buf: FloatArray): Promise<void>;
+  /**
+   * Sums `buf` (length size × n) over ranks and leaves block `rank` of the sum in `out`
+   * (length n). `buf` and `out` must not overlap.
+   */
+  reduceScatterSum(buf: FloatArray, out: FloatArray): Promise<void>;
+  /**
+   * Concatenates every rank's `shard` (length n) into `out` (length size × n) in rank order.
+   * `shard` may be `out`'s own block for this rank (gathered in place).
+   */
+  allGather(shard: FloatArray, out: FloatArray): Promise<void>;
+  /** Copies the bytes of `buf` on rank `root` into `buf` on every rank. */
+  broadcast(buf: ArrayBufferView, root: number): Promise<void>;
+  /** Resolves once every rank has entered the barrier. */
+  barrier(): Promise<void>;
+  /** Waits for queued collectives, then shuts the communicator down. Call once, at the end. */
+  finalize(): Promise<void>;
+  /** Stops every rank of the job with exit code `code`. */
+  abort(code: number): never;
+}
+
+/** The world of a process started without a launcher: every collective is an identity. */
+export class SingleProcessWorld implements Communicator {
+  readonly rank = 0;
+  readonly size = 1;
+  readonly localRank = 0;
+  readonly localSize = 1;
+  readonly nodeRank = 0;
+  readonly backend = "single-process";
+  /** `FS_LOCAL_RANK` if set, else 0. */
+  readonly fsLocalRank: number;
+  #finalized = false;
+
+  /** @param env environment reader for `FS_LOCAL_RANK`. */
+  constructor(env: EnvReader = processEnv) {
+    this.fsLocalRank = envInteger(env, "FS_LOCAL_RANK") ?? 0;
+  }
+
+  /** Identity. */
+  allReduceSum(_buf: FloatArray): Promise<void> {
+    return this.#run("allReduceSum");
+  }
+  /** Identity. */
+  allReduceMax(_buf: FloatArray): Promise<void> {
+    return this.#run("allReduceMax");
+  }
+  /** Identity. */
+  allReduceMin(_buf: FloatArray): Promise<void> {
+    return this.#run("allReduceMin");
+  }
+  /** Copies `buf` into `out` (equal lengths). */
+  reduceScatterSum(buf: FloatArray, out: FloatArray): Promise<void> {
+    return this.#run("reduceScatterSum", () => {
+      checkReduceScatter(buf, out, 1);
+      out.set(buf);
+    });
+  }
+  /** Copies `shard` into `out` unless it is `out` itself. */
+  allGather(shard: FloatArray, out: FloatArray): Promise<void> {
+    return this.#run("allGather", () => {
+      checkAllGather(shard, out, 1, 0);
+      out.set(shard);
+    });
+  }
+  /** Identity; `root` must be 0. */
+  broadcast(_buf: ArrayBufferView, root: number): Promise<void> {
+    return this.#run("broadcast", () => checkRoot(root, 1));
+  }
+  /** Resolves immediately. */
+  barrier(): Promise<void> {
+    return this.#run("barrier");
+  }
+  /** Marks the world finished; later collectives throw. */
+  finalize(): Promise<void> {
+    this.#finalized = true;
+    return Promise.resolve();
+  }
+  /** Exits the process with `code`. */
+  abort(code: number): never {
+    Deno.exit(code);
+  }
+
+  /** Runs `body` now; its errors (and use after finalize) become a rejected promise. */
+  #run(name: string, body: () => void = () => {}): Promise<void> {
+    try {
+      if (this.#finalized) throw new Error(`${name} called after finalize()`);
+      body();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
+
+/** Options of {@link initWorld}. */
+export interface InitWorldOptions {
+  /**
+   * `auto` (default): MPI when a launcher started the process or `MPI_LIB` is set, else a
+   * single-process world without loading any library. `always`: MPI even without a launcher
+   * (a singleton of size 1). `never`: the single-process world.
+   */
+  mpi?: "auto" | "always" | "never";
+  /** Largest element count per MPI call (default 2^31−1, the C `int` limit); lower to test. */
+  maxElementsPerCall?: number;
+  /** Environment reader (default: the process environment). */
+  env?: EnvReader;
+}
+
+/**
+ * Creates the world of this process and exports RANK, LOCAL_RANK, WORLD_SIZE,
+ * LOCAL_WORLD_SIZE and NODE_RANK to the environment. With MPI, an uncaught error on any rank
+ * aborts the whole job with a non-zero code, and exiting with code 0 before `finalize()` aborts
+ * it with code 1.
+ */
+export async function initWorld(options: InitWorldOptions = {}): Promise<Communicator> {
+  const env = options.env ?? processEnv;
+  const mode = options.mpi ?? "auto";
+  const wantMpi = mode === "always" ||
+    (mode === "auto" && (detectLauncher(env) !== null || (env(MPI_LIB_ENV) ?? "") !== ""));
+  const world: Communicator = wantMpi
+    ? await MpiCommunicator.init({ env, maxElementsPerCall: options.maxElementsPerCall })
+    : new SingleProcessWorld(env);
+  exposeWorldEnv(world);
+  return world;
+}
+
+/** Sets RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE and NODE_RANK in `Deno.env`. */
+export function exposeWorldEnv(world: Communicator): void {
+  Deno.env.set("RANK", String(world.rank));
+  Deno.env.set("LOCAL_RANK", String(world.localRank));
+  Deno.env.set("WORLD_SIZE", String(world.size));
+  Deno.env.set("LOCAL_WORLD_SIZE", String(world.localSize));
+  Deno.env.set("NODE_RANK", String(world.nodeRank));
+}
+
+/** Log line prefix `[rank r/N]`. */
+export function rankPrefix(world: Pick<Communicator, "rank" | "size">): string {
+  return `[rank ${world.rank}/${world.size}]`;
+}
