@@ -1,6 +1,7 @@
 /**
  * Checkpoint I/O: safetensors, PyTorch `model.pt` (ZIP + restricted unpickler), remote folders
- * with a download cache, and loading the model part of an unsharded checkpoint.
+ * with a download cache, loading the model part of an unsharded checkpoint, trainer checkpoints
+ * (sharded and unsharded), unsharding, and conversion between olmo-ts, OLMo and hf_olmo layouts.
  *
  * @module
  */
@@ -30,6 +31,26 @@ export type {
   ShardedSaveContents,
 } from "./trainer_checkpoint.ts";
 export { CheckpointManager, loadCheckpoint, unshardCheckpoint } from "./trainer_checkpoint.ts";
+export type { JoinedShardedCheckpoint, ReadShardedOptions } from "./trainer_checkpoint_unshard.ts";
+export {
+  checkShardedCheckpointFiles,
+  defaultUnshardedDir,
+  readShardedCheckpoint,
+} from "./trainer_checkpoint_unshard.ts";
+export type { CheckpointForConversion, CheckpointLayout } from "./convert_read.ts";
+export { detectCheckpointLayout, readCheckpointForConversion } from "./convert_read.ts";
+export type { ConvertOptions, ConvertResult, ConvertTarget } from "./convert.ts";
+export { CONVERT_TARGETS, convertCheckpoint } from "./convert.ts";
+export {
+  HF_ARCHITECTURES,
+  HF_CONFIG_FILE,
+  HF_MODEL_TYPE,
+  HF_TOKENIZER_CLASS,
+  HF_TOKENIZER_FILES,
+  hfConfigJson,
+  hfTokenizerFiles,
+  isOlmoHfConfig,
+} from "./hf_layout.ts";
 export type { TrainerState } from "./trainer_checkpoint_state.ts";
 export { parseTrainerState, readTrainerState } from "./trainer_checkpoint_state.ts";
 export type {

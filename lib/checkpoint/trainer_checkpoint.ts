@@ -41,6 +41,8 @@ import {
   writeRankShard,
   writeShardMetadata,
 } from "./trainer_checkpoint_sharded.ts";
+import type { ReadShardedOptions } from "./trainer_checkpoint_unshard.ts";
+import { readShardedCheckpoint } from "./trainer_checkpoint_unshard.ts";
 import type { ConfigSource, UnshardedContents } from "./trainer_checkpoint_unsharded.ts";
 import {
   CONFIG_FILE,
@@ -323,31 +325,30 @@ export async function loadCheckpoint(
 }
 
 /**
- * Converts the sharded checkpoint `inDir` into an unsharded one at `outDir` (name it
- * `step{N}-unsharded` so restore and `findLatestCheckpoint` recognise it), like OLMo's
- * `scripts/unshard.py`: all ranks' shards are joined, the trainer state is rank 0's without
- * its RNG state, and `config.yaml` is copied. Written to `outDir-tmp` first, then renamed.
- * @throws Error when `outDir` exists and is not empty (unless `overwrite`), or a rank file is
- *   missing or inconsistent.
+ * Converts the sharded checkpoint `inDir` (written at any world size) into an unsharded one at
+ * `outDir` (name it `step{N}-unsharded` so restore and `findLatestCheckpoint` recognise it), like
+ * OLMo's `scripts/unshard.py`: all ranks' shards are joined, the trainer state is rank 0's without
+ * its RNG state, and `config.yaml` is copied; `modelOnly` leaves the optimizer state out. Written
+ * to `outDir-tmp` first, then renamed.
+ * @throws Error when `outDir` is `inDir` or exists and is not empty (unless `overwrite`), or a
+ *   rank file is missing, inconsistent or corrupt (checked before anything is written).
  */
 export async function unshardCheckpoint(
   inDir: string,
   outDir: string,
   overwrite = false,
+  opts: ReadShardedOptions = {},
 ): Promise<void> {
-  const meta = await readShardMetadata(inDir);
-  const shards: RankShard[] = [];
-  for (let r = 0; r < meta.worldSize; r++) shards.push(await readRankShard(inDir, meta, r));
-  const { model, optim } = unshardRankShards(meta.layout, shards);
-  const { rng: _rng, ...trainer } = shards[0].trainer;
+  if (resolve(inDir) === resolve(outDir)) {
+    throw new Error(`the unsharded output ${outDir} must differ from the input folder`);
+  }
   if (!overwrite && (await isNonEmptyDir(outDir))) {
     throw new Error(`${outDir} exists and is not empty (pass overwrite to replace it)`);
   }
+  const { model, optim, trainer, configYaml } = await readShardedCheckpoint(inDir, opts);
   const tmp = `${resolve(outDir)}${TMP_SUFFIX}`;
   await removeIfExists(tmp);
   await Deno.mkdir(tmp, { recursive: true });
-  const configPath = join(inDir, CONFIG_FILE);
-  const config = (await pathExists(configPath)) ? await Deno.readTextFile(configPath) : undefined;
-  await writeUnshardedFiles(tmp, { model, optim, trainer: trainer as TrainerState, config });
+  await writeUnshardedFiles(tmp, { model, optim, trainer, config: configYaml ?? undefined });
   await commitTmpDir(tmp, outDir);
 }

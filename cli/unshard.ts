@@ -1,0 +1,130 @@
+/**
+ * Sharded → unsharded checkpoint, in one process and without MPI (OLMo's `scripts/unshard.py`):
+ *
+ *   deno task unshard INPUT_DIR [OUTPUT_DIR] [--overwrite] [--model-only]
+ *
+ * Reads every rank file of the sharded checkpoint INPUT_DIR (`step{N}/`, written at any world
+ * size) and writes the equivalent unsharded checkpoint: `model.safetensors`, `optim.safetensors`
+ * + `optim.json` (not with `--model-only`), `train.json` (rank 0's trainer state without its
+ * RNG state) and a copy of `config.yaml`. OUTPUT_DIR defaults to `step{N}-unsharded` next to
+ * INPUT_DIR, the name restore and `${path.last_checkpoint:...}` recognise. The output is written
+ * to `OUTPUT_DIR-tmp` and renamed when complete; an existing OUTPUT_DIR is only replaced with
+ * `--overwrite`.
+ *
+ * @module
+ */
+import { basename, resolve } from "node:path";
+import { buildCli } from "../lib/config/cli.ts";
+import { isNonEmptyDir, parseCheckpointDirName } from "../lib/checkpoint/run_folder.ts";
+import { unshardCheckpoint } from "../lib/checkpoint/trainer_checkpoint.ts";
+import {
+  checkShardedCheckpointFiles,
+  defaultUnshardedDir,
+} from "../lib/checkpoint/trainer_checkpoint_unshard.ts";
+
+const USAGE = `usage: deno task unshard INPUT_DIR [OUTPUT_DIR] [--overwrite] [--model-only]
+
+Joins the rank files of a sharded checkpoint (step{N}/, any world size) into an unsharded one.
+  OUTPUT_DIR     default: step{N}-unsharded next to INPUT_DIR
+  --overwrite    replace an existing OUTPUT_DIR
+  --model-only   leave the optimizer state out`;
+
+/** A usage mistake (exit code 2). */
+class UsageError extends Error {}
+
+/** Parsed command line of `deno task unshard`. */
+interface UnshardArgs {
+  /** The sharded checkpoint folder. */
+  input: string;
+  /** The unsharded checkpoint folder to write; undefined for the default name. */
+  output?: string;
+  /** Replace an existing output folder. */
+  overwrite: boolean;
+  /** Leave the optimizer state out. */
+  modelOnly: boolean;
+}
+
+const OPTIONS = ["overwrite", "model-only", "help", "h"];
+
+/** Parses the command line; null when `--help` was given. @throws UsageError */
+function parseArgs(argv: string[]): UnshardArgs | null {
+  const parsed = buildCli("unshard", argv)
+    .option("overwrite", { type: "boolean", default: false })
+    .option("model-only", { type: "boolean", default: false })
+    .option("help", { alias: "h", type: "boolean", default: false })
+    .parseSync();
+  if (parsed.help === true) return null;
+  const unknown = Object.keys(parsed).filter((k) =>
+    k !== "_" && k !== "$0" && !OPTIONS.includes(k)
+  );
+  if (unknown.length > 0) throw new UsageError(`unknown option --${unknown[0]}`);
+  const positionals = parsed._.map(String);
+  if (positionals.length < 1 || positionals.length > 2) {
+    throw new UsageError(`expected INPUT_DIR [OUTPUT_DIR], got ${positionals.length} argument(s)`);
+  }
+  return {
+    input: positionals[0],
+    output: positionals[1],
+    overwrite: parsed.overwrite === true,
+    modelOnly: parsed["model-only"] === true,
+  };
+}
+
+/** Runs the command; returns the exit code. */
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args === null) {
+    console.log(USAGE);
+    return 0;
+  }
+  // Resolve symlinks (`latest`) so the default output is named after the real step folder.
+  let input: string;
+  try {
+    input = await Deno.realPath(args.input);
+  } catch (e) {
+    throw new Error(`checkpoint folder ${args.input} cannot be opened: ${(e as Error).message}`);
+  }
+  const meta = await checkShardedCheckpointFiles(input);
+  const output = args.output ?? defaultUnshardedDir(input);
+  if (output === null) {
+    throw new UsageError(
+      `cannot name the output after ${
+        basename(input)
+      } (expected a step{N} folder); give OUTPUT_DIR`,
+    );
+  }
+  if (resolve(output) === input) {
+    throw new UsageError(`OUTPUT_DIR ${output} is the input folder`);
+  }
+  if (!args.overwrite && (await isNonEmptyDir(output))) {
+    throw new Error(`${output} already exists; pass --overwrite to replace it`);
+  }
+  const name = parseCheckpointDirName(basename(resolve(output)));
+  if (name === null || name.sharded) {
+    console.error(
+      `unshard: note: ${basename(output)} is not named step{N}-unsharded, so restore dispatch ` +
+        `and \${path.last_checkpoint:...} will not find it in a run folder`,
+    );
+  }
+  await unshardCheckpoint(input, output, args.overwrite, { modelOnly: args.modelOnly });
+  const elements = meta.layout.ranks[meta.layout.ranks.length - 1].end;
+  console.log(
+    `unshard: ${input} (${meta.worldSize} rank(s), ${meta.layout.params.length} parameters, ` +
+      `${elements} elements) -> ${resolve(output)}` +
+      (args.modelOnly ? " (model only, no optimizer state)" : ""),
+  );
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`unshard: ${(e as Error).message}`);
+    if (e instanceof UsageError) {
+      console.error(USAGE);
+      Deno.exit(2);
+    }
+    Deno.exit(1);
+  }
+}
