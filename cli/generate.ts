@@ -3,12 +3,17 @@
  *
  *   deno task generate --checkpoint DIR_OR_URL [--beam-size 3] [--max-steps 50]
  *     [--sampler greedy|multinomial|top-k|top-p|gumbel] [--p 0.9] [--k 50] [--temperature 0.8]
- *     [--seed 1] [--backend auto|wasm|webgpu|tensorflow|cpu] "prompt"
+ *     [--seed 1] [--backend auto|wasm|webgpu|tensorflow|cpu] [--token-ids] "prompt"
  *
  * Loads the model and tokenizer of an unsharded checkpoint, encodes the prompt without special
  * tokens (as OLMo's README does) and prints the continuation. With beam size 1 (greedy or
  * sampling) tokens are printed as they are generated; with a wider beam the best beam is printed
  * at the end.
+ *
+ * With `--token-ids` the prompt is a list of token ids ("133 65 57" or "133,65,57") and the
+ * continuation is printed as token ids, up to and including the first EOS; no tokenizer is
+ * loaded. That is how to run checkpoints without a usable tokenizer, such as OLMo test models
+ * whose toy vocabulary matches no real tokenizer.
  *
  * @module
  */
@@ -18,7 +23,7 @@ import { dirname } from "node:path";
 import { BACKEND_NAMES, type BackendName } from "../lib/backend/init.ts";
 import { resolveResource, ResourceNotFoundError } from "../lib/checkpoint/remote.ts";
 import { RepeatedNGramBlockingConstraint } from "../lib/generate/constraints.ts";
-import { generate } from "../lib/generate/generate.ts";
+import { generate, type GenerateOutput } from "../lib/generate/generate.ts";
 import {
   DeterministicSampler,
   GumbelSampler,
@@ -42,8 +47,10 @@ export type SamplerName = typeof SAMPLER_NAMES[number];
 export interface GenerateCliOptions {
   /** Checkpoint folder or URL. */
   checkpoint: string;
-  /** The prompt text. */
+  /** The prompt text (the raw argument, also with `--token-ids`). */
   prompt: string;
+  /** The prompt as token ids with `--token-ids` (ids in and out, no tokenizer), else null. */
+  tokenIds: number[] | null;
   /** Beam width. */
   beamSize: number;
   /** Maximum generated tokens. */
@@ -83,6 +90,7 @@ interface GenerateArgv {
   noRepeatNgramSize: number;
   lengthPenalty?: number;
   backend: BackendName;
+  tokenIds: boolean;
   help?: boolean;
 }
 
@@ -91,7 +99,8 @@ export async function parseGenerateArgs(args: string[]): Promise<GenerateCliOpti
   const argv: GenerateArgv = await yargs(args)
     .scriptName("deno task generate")
     .usage('$0 --checkpoint DIR_OR_URL [options] "prompt"\n\nPrints a continuation of the prompt.')
-    .parserConfiguration({ "parse-positional-numbers": false })
+    // No "--no-X" negation: it would read --no-repeat-ngram-size as "repeat-ngram-size: false".
+    .parserConfiguration({ "parse-positional-numbers": false, "boolean-negation": false })
     .option("checkpoint", {
       type: "string",
       demandOption: true,
@@ -120,6 +129,11 @@ export async function parseGenerateArgs(args: string[]): Promise<GenerateCliOpti
     })
     .option("length-penalty", { type: "number", describe: "rank beams by logp / length^penalty" })
     .option("backend", { choices: BACKEND_NAMES, default: "auto", describe: "tfjs backend" })
+    .option("token-ids", {
+      type: "boolean",
+      default: false,
+      describe: 'the prompt is token ids ("1 2 3" or "1,2,3"); print token ids, no tokenizer',
+    })
     .demandCommand(1, 1, "the prompt is required", "give exactly one prompt (quote it)")
     .strict()
     .version(false)
@@ -150,9 +164,11 @@ export async function parseGenerateArgs(args: string[]): Promise<GenerateCliOpti
   if (argv.seed !== undefined && !Number.isFinite(argv.seed)) {
     throw new Error(`--seed must be a number, got ${argv.seed}`);
   }
+  const prompt = String(argv._[0]);
   return {
     checkpoint: argv.checkpoint,
-    prompt: String(argv._[0]),
+    prompt,
+    tokenIds: argv.tokenIds ? parseTokenIds(prompt) : null,
     beamSize: argv.beamSize,
     maxSteps: argv.maxSteps,
     minSteps: argv.minSteps,
@@ -165,6 +181,18 @@ export async function parseGenerateArgs(args: string[]): Promise<GenerateCliOpti
     lengthPenalty: argv.lengthPenalty,
     backend: argv.backend,
   };
+}
+
+/** Parses a `--token-ids` prompt: non-negative integers separated by commas and/or spaces. */
+export function parseTokenIds(text: string): number[] {
+  const parts = text.split(/[\s,]+/).filter((part) => part !== "");
+  if (parts.length === 0) throw new Error("--token-ids: the prompt holds no token ids");
+  return parts.map((part) => {
+    if (!/^\d+$/.test(part)) {
+      throw new Error(`--token-ids: "${part}" is not a token id (a non-negative integer)`);
+    }
+    return Number(part);
+  });
 }
 
 /** The sampler the options name (throws for an invalid `--p`). */
@@ -186,8 +214,10 @@ export function buildSampler(opts: GenerateCliOptions): Sampler {
 }
 
 /**
- * Initialises the backend, loads the checkpoint and its tokenizer and writes the continuation of
- * `opts.prompt` through `write` (piece by piece with beam size 1), ending with a newline.
+ * Initialises the backend, loads the checkpoint (and, for a text prompt, its tokenizer) and
+ * writes the continuation of the prompt through `write`, ending with a newline: the decoded text
+ * up to EOS, or with `--token-ids` the token ids up to and including EOS, separated by spaces.
+ * With beam size 1 (greedy or sampling) it writes each token as soon as it is generated.
  */
 export async function runGenerate(
   opts: GenerateCliOptions,
@@ -196,10 +226,18 @@ export async function runGenerate(
   const sampler = buildSampler(opts);
   const model = await Olmo.fromCheckpoint(opts.checkpoint, { backend: opts.backend });
   try {
-    const tokenizer = await checkpointTokenizer(opts.checkpoint);
-    const promptIds = tokenizer.encode(opts.prompt, { addSpecialTokens: false });
-    if (promptIds.length === 0) throw new Error("the prompt encodes to no tokens");
     const { config } = model;
+    const tokenizer = opts.tokenIds ? null : await checkpointTokenizer(opts.checkpoint);
+    const promptIds = opts.tokenIds ??
+      tokenizer!.encode(opts.prompt, { addSpecialTokens: false });
+    if (promptIds.length === 0) throw new Error("the prompt encodes to no tokens");
+    const outOfVocab = promptIds.find((id) => id >= config.vocab_size);
+    if (outOfVocab !== undefined) {
+      throw new Error(
+        `prompt token id ${outOfVocab} is outside the model's vocabulary ` +
+          `(vocab_size ${config.vocab_size})`,
+      );
+    }
     const absolutePositions = !config.alibi && !config.rope;
     if (absolutePositions && promptIds.length + opts.maxSteps > config.max_sequence_length) {
       throw new Error(
@@ -215,55 +253,115 @@ export async function runGenerate(
       );
     }
     const eos = config.eos_token_id;
-    const decoder = new IncrementalDecoder((ids) => tokenizer.decode(ids));
-    let streamEnded = false;
+    const output = tokenizer
+      ? new TextOutput(tokenizer, eos, write)
+      : new TokenIdOutput(eos, write);
     const inputIds = tf.tensor2d([promptIds], undefined, "int32");
-    const output = await generate(model, inputIds, {
-      maxSteps: opts.maxSteps,
-      beamSize: opts.beamSize,
-      minSteps: opts.minSteps,
-      sampler,
-      constraints: opts.noRepeatNgramSize > 0
-        ? [new RepeatedNGramBlockingConstraint(opts.noRepeatNgramSize)]
-        : [],
-      finalSequenceScorer: opts.lengthPenalty === undefined
-        ? undefined
-        : new LengthNormalizedSequenceLogProbabilityScorer(opts.lengthPenalty),
-      onPredictions: opts.beamSize === 1
-        ? (classes) => {
-          const token = classes.data[0];
-          if (streamEnded || token === eos) return void (streamEnded = true);
-          write(decoder.push(token));
-        }
-        : undefined,
-    });
-    inputIds.dispose();
-    const best = ((await output.tokenIds.array()) as number[][][])[0][0];
-    tf.dispose([output.tokenIds, output.scores]);
-    if (opts.beamSize === 1) {
-      write(decoder.flush());
-    } else {
-      const end = best.indexOf(eos);
-      write(tokenizer.decode(end >= 0 ? best.slice(0, end) : best));
+    let generated: GenerateOutput;
+    try {
+      generated = await generate(model, inputIds, {
+        maxSteps: opts.maxSteps,
+        beamSize: opts.beamSize,
+        minSteps: opts.minSteps,
+        sampler,
+        constraints: opts.noRepeatNgramSize > 0
+          ? [new RepeatedNGramBlockingConstraint(opts.noRepeatNgramSize)]
+          : [],
+        finalSequenceScorer: opts.lengthPenalty === undefined
+          ? undefined
+          : new LengthNormalizedSequenceLogProbabilityScorer(opts.lengthPenalty),
+        // With one beam every chosen token is final, so it can be printed at once.
+        onPredictions: opts.beamSize === 1 ? (classes) => output.push(classes.data[0]) : undefined,
+      });
+    } finally {
+      inputIds.dispose();
     }
-    write("\n");
+    const best = ((await generated.tokenIds.array()) as number[][][])[0][0];
+    tf.dispose([generated.tokenIds, generated.scores]);
+    if (opts.beamSize === 1) output.end();
+    else output.all(best);
   } finally {
     model.dispose();
+  }
+}
+
+/** Prints generated tokens as text: streamed (`push` each, then `end`) or at once (`all`). */
+class TextOutput {
+  readonly #decoder: IncrementalDecoder;
+  #ended = false;
+
+  constructor(
+    readonly tokenizer: Tokenizer,
+    readonly eos: number,
+    readonly write: (text: string) => void,
+  ) {
+    this.#decoder = new IncrementalDecoder((ids) => tokenizer.decode(ids));
+  }
+
+  /** Writes the text a new token completes; nothing from EOS on. */
+  push(id: number): void {
+    if (id === this.eos) this.#ended = true;
+    if (!this.#ended) this.write(this.#decoder.push(id));
+  }
+
+  /** Writes the held-back rest and the final newline. */
+  end(): void {
+    this.write(this.#decoder.flush() + "\n");
+  }
+
+  /** Writes a whole sequence, decoded up to its first EOS, and a newline. */
+  all(ids: number[]): void {
+    const end = ids.indexOf(this.eos);
+    this.write(this.tokenizer.decode(end >= 0 ? ids.slice(0, end) : ids) + "\n");
+  }
+}
+
+/** Prints generated tokens as space-separated ids, up to and including the first EOS. */
+class TokenIdOutput {
+  #count = 0;
+  #ended = false;
+
+  constructor(readonly eos: number, readonly write: (text: string) => void) {}
+
+  /** Writes one id (nothing after EOS). */
+  push(id: number): void {
+    if (this.#ended) return;
+    this.write(this.#count++ === 0 ? `${id}` : ` ${id}`);
+    this.#ended = id === this.eos;
+  }
+
+  /** Writes the final newline. */
+  end(): void {
+    this.write("\n");
+  }
+
+  /** Writes a whole sequence up to and including its first EOS, and a newline. */
+  all(ids: number[]): void {
+    const end = ids.indexOf(this.eos);
+    this.write((end >= 0 ? ids.slice(0, end + 1) : ids).join(" ") + "\n");
   }
 }
 
 /**
  * The tokenizer of a checkpoint folder or URL: its `tokenizer.json` when it has one (downloaded
  * into the cache for URLs), else `tokenizer.identifier` of its `config.yaml`.
+ * @throws Error naming the checkpoint and pointing at `--token-ids` when there is none usable.
  */
 async function checkpointTokenizer(pathOrUrl: string): Promise<Tokenizer> {
-  const configPath = await resolveResource(pathOrUrl, "config.yaml");
   try {
-    await resolveResource(pathOrUrl, "tokenizer.json");
+    const configPath = await resolveResource(pathOrUrl, "config.yaml");
+    try {
+      await resolveResource(pathOrUrl, "tokenizer.json");
+    } catch (e) {
+      if (!(e instanceof ResourceNotFoundError)) throw e;
+    }
+    return await Tokenizer.fromCheckpoint(dirname(configPath));
   } catch (e) {
-    if (!(e instanceof ResourceNotFoundError)) throw e;
+    throw new Error(
+      `cannot load the tokenizer of ${pathOrUrl}: ${(e as Error).message}\n` +
+        "To generate without a tokenizer, give the prompt as token ids with --token-ids.",
+    );
   }
-  return await Tokenizer.fromCheckpoint(dirname(configPath));
 }
 
 /** Writes all of `text` to stdout. */

@@ -363,6 +363,25 @@ Deno.test("k must lie in [per_node_beam_size, vocabulary size]", async () => {
   }
 });
 
+Deno.test("sample-time checks: top-k's k above the vocabulary, top-p's per-node size", () => {
+  const lp = samplerLogProbs(); // 6 classes
+  assert.throws(
+    () => new TopKSampler({ k: 7, rng: new Rng(0) }).sampleNodes(lp, 3, {}),
+    /no greater than the vocabulary size \(6\), got k=7/,
+  );
+  assert.throws(
+    () => new TopKSampler({ k: 2, rng: new Rng(0) }).sampleNodes(lp, 3, {}),
+    /no less than per_node_beam_size \(3\)/,
+  );
+  assert.throws(
+    () => new TopPSampler({ rng: new Rng(0) }).sampleNodes(lp, 7, {}),
+    /per_node_beam_size \(7\) cannot be greater than the vocabulary size \(6\)/,
+  );
+  // OLMo's `temperature or 1.0`: a temperature of 0 means 1 for top-k and top-p.
+  assert.equal(new TopKSampler({ temperature: 0 }).temperature, 1);
+  assert.equal(new TopPSampler({ temperature: 0 }).temperature, 1);
+});
+
 Deno.test("stochastic beam search: once END appears, only END follows", async () => {
   for (let seed = 0; seed < 5; seed++) {
     const ids = await sampledSearch({
@@ -462,6 +481,19 @@ Deno.test("gumbel sampler", () => {
     const [row0, row1] = int32MatrixToArray(indices);
     assert.ok(row0.every((c) => c >= 0 && c < 4), `${row0}`);
     assert.ok(row1.every((c) => c > 1 && c <= 5), `${row1}`);
+  }
+});
+
+Deno.test("gumbel_with_max: each row's maximum is exactly the given one", () => {
+  const sampler = new GumbelSampler({ rng: new Rng(11) });
+  const phi = float32MatrixFrom([[-1.2, -0.4, -3.0, -0.9], [-0.1, -2.5, -2.6, -5.0]]);
+  const maxima = Float32Array.from([-0.7, -2.0]);
+  for (let trial = 0; trial < 20; trial++) {
+    const g = sampler.gumbelWithMax(phi, maxima);
+    for (let r = 0; r < 2; r++) {
+      const row = Array.from(g.data.subarray(r * 4, r * 4 + 4));
+      assert.equal(Math.max(...row), maxima[r], `row ${r}: ${row}`);
+    }
   }
 });
 
