@@ -1,412 +1,26 @@
 /**
- * Config system: YAML loading, OmegaConf-style interpolation (after overrides), OLMo-style
- * command-line overrides, every error class, OLMo's own config files, the ported configs,
- * save/load round trips, start-up derivations and OLMo's `tests/config_test.py` checklist.
+ * Loading real configs and saving: legacy keys OLMo accepts, OLMo's own fixture `config.yaml`
+ * files, the ported `configs/*.yaml`, save/load round trips (OLMo's `tests/config_test.py`
+ * checklist), start-up derivations, `max_duration` and the TensorFlow.js compatibility warnings.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { HAS_SHARED, OLMO_REFERENCE_CASES, referenceCaseDir, REPO_ROOT } from "./_shared.ts";
 import {
-  buildCli,
   ConfigError,
-  configFieldsHelp,
   defaultTrainConfig,
   deriveTrainConfig,
   durationToSteps,
-  findLatestCheckpoint,
   loadConfigSection,
   loadTrainConfig,
-  overridesFromArgs,
   parseDuration,
-  parseTrainArgs,
-  registerResolver,
   saveTrainConfig,
   tfjsCompatibilityWarnings,
   trainConfigFromObject,
 } from "../lib/config/mod.ts";
 import { registerCorpusResolvers } from "../lib/data/corpus_resolvers.ts";
-
-/** Runs `fn` with a fresh temporary directory, removed afterwards. */
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "olmo_ts_config_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** Writes `text` to `dir/name` and returns the path. */
-async function writeText(dir: string, name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await Deno.mkdir(join(path, ".."), { recursive: true });
-  await Deno.writeTextFile(path, text);
-  return path;
-}
-
-/** Asserts that `promise` rejects with a ConfigError whose message contains every fragment. */
-async function rejectsWith(promise: Promise<unknown>, ...fragments: string[]): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof ConfigError, `expected ConfigError, got ${e}`);
-    for (const f of fragments) assert.ok(e.message.includes(f), `'${f}' not in: ${e.message}`);
-    return true;
-  });
-}
-
-Deno.test("interpolation: references keep their type and resolve after overrides", async () => {
-  await withTempDir(async (dir) => {
-    const path = await writeText(
-      dir,
-      "c.yaml",
-      [
-        "run_name: base",
-        "save_interval: 500",
-        "eval_interval: ${save_interval}",
-        "save_folder: /runs/${run_name}/s${seed}",
-        "device_eval_batch_size: ${device_train_microbatch_size}",
-        "wandb: {name: '${run_name}', log_interval: '${console_log_interval}'}",
-        "evaluators: [{label: '${run_name}-eval', data: {paths: '${data.paths}'}}]",
-        "data: {paths: [a.npy, b.npy]}",
-      ].join("\n"),
-    );
-    const plain = await loadTrainConfig(path);
-    assert.equal(plain.eval_interval, 500);
-    assert.equal(plain.save_folder, "/runs/base/s6198");
-    assert.equal(plain.device_eval_batch_size, 16);
-    assert.deepEqual(plain.evaluators[0].data.paths, ["a.npy", "b.npy"]);
-    const cfg = await loadTrainConfig(path, {
-      overrides: ["--run_name=x", "--save_interval=7", "--seed=3", "--console_log_interval=4"],
-    });
-    assert.equal(cfg.wandb?.name, "x");
-    assert.equal(cfg.wandb?.log_interval, 4);
-    assert.equal(cfg.evaluators[0].label, "x-eval");
-    assert.equal(cfg.eval_interval, 7);
-    assert.equal(cfg.save_folder, "/runs/x/s3");
-  });
-});
-
-Deno.test("interpolation: oc.env with defaults, nested defaults and missing variables", async () => {
-  const set = "OLMO_TS_CFG_TEST_SET";
-  const unset = "OLMO_TS_CFG_TEST_UNSET";
-  Deno.env.set(set, "from-env");
-  Deno.env.delete(unset);
-  try {
-    const cfg = await trainConfigFromObject({
-      run_name: "rn",
-      save_folder: `\${oc.env:${set}}`,
-      load_path: `\${oc.env:${unset},\${run_name}/ckpt}`,
-      remote_save_folder: `\${oc.env:${unset},null}`,
-      tokenizer: { identifier: `\${oc.env:${unset}, spaced }` },
-      seed: `\${oc.env:${unset},42}`,
-    });
-    assert.equal(cfg.save_folder, "from-env");
-    assert.equal(cfg.load_path, "rn/ckpt");
-    assert.equal(cfg.remote_save_folder, null);
-    assert.equal(cfg.tokenizer.identifier, "spaced");
-    assert.equal(cfg.seed, 42);
-    await rejectsWith(
-      trainConfigFromObject({ run_name: `\${oc.env:${unset}}` }, { source: "obj" }),
-      "obj",
-      "run_name",
-      `\${oc.env:${unset}}`,
-      unset,
-    );
-  } finally {
-    Deno.env.delete(set);
-  }
-});
-
-Deno.test("interpolation: path.glob, path.choose, nesting and validatePaths", async () => {
-  await withTempDir(async (dir) => {
-    for (const f of ["b/c.2.npy", "b/c.10.npy", "b/c.1.npy", "b/.c.3.npy", "b/x.npy", "a/z.npy"]) {
-      await writeText(dir, f, "");
-    }
-    await writeText(dir, "b/deep/er/c.9.npy", "");
-    const glob = async (expr: string, validatePaths = true) =>
-      (await trainConfigFromObject({ data: { paths: expr } }, { validatePaths })).data.paths;
-    // Sorted within a pattern, concatenated in pattern order; hidden files are skipped.
-    assert.deepEqual(await glob(`\${path.glob:${dir}/b/c.*.npy,${dir}/a/*.npy}`), [
-      `${dir}/b/c.1.npy`,
-      `${dir}/b/c.10.npy`,
-      `${dir}/b/c.2.npy`,
-      `${dir}/a/z.npy`,
-    ]);
-    assert.deepEqual(await glob(`\${path.glob:${dir}/b/c.?.npy}`), [
-      `${dir}/b/c.1.npy`,
-      `${dir}/b/c.2.npy`,
-    ]);
-    assert.deepEqual(await glob(`\${path.glob:${dir}/b/[!c]*}`), [
-      `${dir}/b/deep`,
-      `${dir}/b/x.npy`,
-    ]);
-    assert.deepEqual(await glob(`\${path.glob:${dir}/b/c.[0-1]*.npy}`), [
-      `${dir}/b/c.1.npy`,
-      `${dir}/b/c.10.npy`,
-    ]);
-    assert.deepEqual(await glob(`\${path.glob:${dir}/**/c.9.npy}`), [`${dir}/b/deep/er/c.9.npy`]);
-    await rejectsWith(glob(`\${path.glob:${dir}/nothing/*.npy}`), "data.paths", "nothing/*.npy");
-    assert.deepEqual(await glob(`\${path.glob:${dir}/nothing/*.npy}`, false), []);
-    // Nested: choose (env default) → glob.
-    const env = "OLMO_TS_CFG_TEST_ROOT";
-    Deno.env.delete(env);
-    const nested = `\${path.glob:\${path.choose:\${oc.env:${env},no_exist}/a,${dir}/b}/c.*.npy}`;
-    assert.equal((await glob(nested))?.length, 3);
-    Deno.env.set(env, dir);
-    try {
-      assert.deepEqual(await glob(nested.replace("c.*.npy", "*.npy")), [`${dir}/a/z.npy`]);
-    } finally {
-      Deno.env.delete(env);
-    }
-    const choose = async (args: string, validatePaths = true) =>
-      (await trainConfigFromObject({ save_folder: `\${path.choose:${args}}` }, { validatePaths }))
-        .save_folder;
-    assert.equal(await choose(`/no/such,s3://bucket/x,${dir}`), "s3://bucket/x");
-    assert.equal(await choose(`/no/such, ${dir}/a`), `${dir}/a`);
-    assert.equal(await choose("/no/such,/no/other", false), "");
-    await rejectsWith(choose("/no/such,/no/other"), "save_folder", "/no/such, /no/other");
-    // Whole-string interpolation keeps the list; embedded in a string it is stringified.
-    const embedded = await trainConfigFromObject({
-      run_name: `n=\${path.glob:${dir}/a/*.npy}`,
-    });
-    assert.equal(embedded.run_name, `n=${JSON.stringify([`${dir}/a/z.npy`])}`);
-  });
-});
-
-Deno.test("interpolation: relative glob patterns are relative to the working directory", async () => {
-  const expected: string[] = [];
-  for await (const e of Deno.readDir(".")) {
-    if (e.name.endsWith(".md") && !e.name.startsWith(".")) expected.push(e.name);
-  }
-  const cfg = await trainConfigFromObject(
-    { data: { paths: "${path.glob:*.md}" } },
-    { validatePaths: false },
-  );
-  assert.deepEqual(cfg.data.paths, expected.sort());
-});
-
-Deno.test("path.last_checkpoint and findLatestCheckpoint: highest step, sharded wins a tie", async () => {
-  await withTempDir(async (dir) => {
-    assert.equal(await findLatestCheckpoint(join(dir, "missing")), null);
-    assert.equal(await findLatestCheckpoint(dir), null);
-    const last = (validatePaths = true) =>
-      trainConfigFromObject({ load_path: `\${path.last_checkpoint:${dir}}` }, { validatePaths });
-    assert.equal((await last(false)).load_path, "");
-    await rejectsWith(last(), "load_path", dir);
-    for (const d of ["step10", "step20-unsharded", "step9", "step100-tmp", "latest", "stepx"]) {
-      await Deno.mkdir(join(dir, d));
-    }
-    await writeText(dir, "step999", "a file, not a checkpoint");
-    assert.equal(await findLatestCheckpoint(dir), join(dir, "step20-unsharded"));
-    await Deno.mkdir(join(dir, "step20"));
-    assert.equal((await last()).load_path, join(dir, "step20"));
-    await Deno.mkdir(join(dir, "step30-unsharded"));
-    assert.equal(await findLatestCheckpoint(dir), join(dir, "step30-unsharded"));
-  });
-});
-
-Deno.test("interpolation: custom async resolvers, quoting, escapes and errors", async () => {
-  const seen: { validatePaths: boolean; configPath: string }[] = [];
-  registerResolver("test.join", async (args, ctx) => {
-    seen.push(ctx);
-    await new Promise((r) => setTimeout(r, 1));
-    return args.join("|");
-  });
-  await withTempDir(async (dir) => {
-    const path = await writeText(
-      dir,
-      "c.yaml",
-      [
-        "run_name: \"${test.join:'a,b', c ,${seed}}\"",
-        "save_folder: 'literal \\${not_a_key}'",
-      ].join("\n"),
-    );
-    const cfg = await loadTrainConfig(path, { validatePaths: false });
-    assert.equal(cfg.run_name, "a,b|c|6198");
-    assert.equal(cfg.save_folder, "literal ${not_a_key}");
-    assert.deepEqual(seen.at(-1), { validatePaths: false, configPath: path });
-    const bad = async (value: string, ...fragments: string[]) => {
-      await writeText(dir, "bad.yaml", `run_name: "${value}"\n`);
-      await rejectsWith(loadTrainConfig(join(dir, "bad.yaml")), "bad.yaml", ...fragments);
-    };
-    await bad("${test.jion:x}", "run_name", "unknown resolver 'test.jion'", "test.join");
-    await bad("${model.d_modle}", "run_name", "${model.d_modle}", "not found");
-    await bad("${save_folder", "run_name", "malformed");
-    await writeText(dir, "cycle.yaml", "run_name: ${save_folder}\nsave_folder: ${run_name}\n");
-    await rejectsWith(loadTrainConfig(join(dir, "cycle.yaml")), "cycle", "run_name");
-  });
-});
-
-Deno.test("overrides: nested keys, lists, bare flags, dashes, null and new sections", async () => {
-  const cfg = await trainConfigFromObject({ evaluators: [{ label: "a" }, { label: "b" }] }, {
-    overrides: [
-      "--optimizer.learning_rate=0.0001",
-      "--optimizer.betas=[0.8,0.99]",
-      "--data.paths=[a.npy,b.npy]",
-      "--save-overwrite",
-      "--no-pre-train-checkpoint",
-      "--max_grad_norm=null",
-      "--model.n_layers=2",
-      "--wandb.project=p",
-      "--evaluators.1.subset_num_batches=3",
-      "--data.datasets={x-y: [c.npy]}",
-      "--dry_run=false",
-      "--backend=wasm",
-      "max_duration=2e9T",
-    ],
-  });
-  assert.equal(cfg.optimizer.learning_rate, 0.0001);
-  assert.deepEqual(cfg.optimizer.betas, [0.8, 0.99]);
-  assert.deepEqual(cfg.data.paths, ["a.npy", "b.npy"]);
-  assert.equal(cfg.save_overwrite, true);
-  assert.equal(cfg.no_pre_train_checkpoint, true);
-  assert.equal(cfg.max_grad_norm, null);
-  assert.equal(cfg.model.n_layers, 2);
-  assert.equal(cfg.model.d_model, 768);
-  assert.equal(cfg.wandb?.project, "p");
-  assert.equal(cfg.wandb?.entity, "ai2-llm");
-  assert.equal(cfg.evaluators[1].subset_num_batches, 3);
-  assert.deepEqual(cfg.data.datasets, { "x-y": ["c.npy"] });
-  assert.equal(cfg.dry_run, false);
-  assert.equal(cfg.backend, "wasm");
-  assert.equal(cfg.max_duration, "2e9T");
-  const cleared = await trainConfigFromObject({ evaluators: [{ label: "a" }] }, {
-    overrides: ["--evaluators=[]", "--wandb=null"],
-  });
-  assert.deepEqual(cleared.evaluators, []);
-  assert.equal(cleared.wandb, null);
-});
-
-Deno.test("overrides: strings from the command line are coerced against the schema", async () => {
-  const cfg = await trainConfigFromObject({
-    seed: "3",
-    dry_run: "yes",
-    save_overwrite: "false",
-    optimizer: { learning_rate: "1e-4" },
-    run_name: 12,
-  });
-  assert.equal(cfg.seed, 3);
-  assert.equal(cfg.dry_run, true);
-  assert.equal(cfg.save_overwrite, false);
-  assert.equal(cfg.optimizer.learning_rate, 1e-4);
-  assert.equal(cfg.run_name, "12");
-});
-
-Deno.test("cli: parseTrainArgs and the reusable yargs helpers", () => {
-  const args = parseTrainArgs([
-    "configs/c4-tiny.yaml",
-    "--optimizer.learning_rate=0.0001",
-    "--save-overwrite",
-    "--data.paths=[a,b]",
-    "--backend",
-    "webgpu",
-    "--model.n_layers",
-    "4",
-    "seed=5",
-  ]);
-  assert.equal(args.configPath, "configs/c4-tiny.yaml");
-  assert.equal(args.help, false);
-  assert.deepEqual(
-    new Set(args.overrides),
-    new Set([
-      "optimizer.learning_rate=0.0001",
-      "save_overwrite=true",
-      "data.paths=[a,b]",
-      "backend=webgpu",
-      "model.n_layers=4",
-      "seed=5",
-    ]),
-  );
-  assert.equal(parseTrainArgs(["--help"]).help, true);
-  assert.equal(parseTrainArgs(["-h", "c.yaml"]).configPath, "c.yaml");
-  assert.throws(() => parseTrainArgs(["--dry_run", "c.yaml"]), /put the config first/);
-  assert.throws(() => parseTrainArgs([]), ConfigError);
-  const parsed = buildCli("sample", ["--prompt", "hi", "--model.n_heads=2", "--quiet"])
-    .option("prompt", { type: "string" })
-    .parseSync();
-  assert.equal(parsed.prompt, "hi");
-  assert.deepEqual(overridesFromArgs(parsed, ["prompt"]), ["model.n_heads=2", "quiet=true"]);
-  const help = configFieldsHelp();
-  assert.match(help, /--optimizer\.learning_rate <float> \(default: 0\.0001\)/);
-  assert.match(help, /--activation_checkpointing <whole_layer\|.*\| null>/);
-});
-
-Deno.test("errors: unknown keys name the source and suggest the closest key", async () => {
-  await withTempDir(async (dir) => {
-    const file = await writeText(dir, "c.yaml", "optimizer:\n  learnig_rate: 1\n");
-    await rejectsWith(
-      loadTrainConfig(file),
-      file,
-      "'optimizer.learnig_rate'",
-      "did you mean 'optimizer.learning_rate'",
-    );
-    const top = await writeText(dir, "top.yaml", "learning_rate: 1\n");
-    await rejectsWith(loadTrainConfig(top), "did you mean 'optimizer.learning_rate'");
-    const far = await writeText(dir, "far.yaml", "tokenizer:\n  zzzzzzzz: 1\n");
-    await rejectsWith(loadTrainConfig(far), "valid keys of TokenizerConfig: identifier");
-    const ok = await writeText(dir, "ok.yaml", "seed: 1\n");
-    await rejectsWith(
-      loadTrainConfig(ok, { overrides: ["--model.n_layer=2"] }),
-      "command line",
-      "did you mean 'model.n_layers'",
-    );
-    await rejectsWith(
-      loadTrainConfig(ok, { overrides: ["--evaluators.0.label=x"] }),
-      "command line",
-      "has 0 items",
-    );
-    await rejectsWith(
-      loadTrainConfig(ok, { overrides: ["--seed.x=1"] }),
-      "command line",
-      "'seed' has no key 'x'",
-    );
-    const scalar = await writeText(dir, "scalar.yaml", "model: 3\n");
-    await rejectsWith(
-      loadTrainConfig(scalar, { overrides: ["--model.n_layers=2"] }),
-      "'model' is not a mapping",
-    );
-    await rejectsWith(
-      loadTrainConfig(ok, { overrides: ["--data.paths=[a,"] }),
-      "command line",
-      "not valid YAML",
-    );
-  });
-});
-
-Deno.test("errors: wrong types, bad enums, nulls, tuples, missing label, bad YAML", async () => {
-  await withTempDir(async (dir) => {
-    const load = async (text: string, ...fragments: string[]) => {
-      const path = await writeText(dir, "e.yaml", text);
-      await rejectsWith(loadTrainConfig(path), path, ...fragments);
-    };
-    await load("seed: abc\n", "seed", "expected int", "'abc'");
-    await load("model: 3\n", "model", "expected ModelConfig");
-    await load("model:\n  d_model: 1.5\n", "model.d_model", "expected int");
-    await load(
-      "optimizer:\n  name: lion\n",
-      "optimizer.name",
-      "lionw, adamw",
-      "did you mean 'lionw'",
-    );
-    await load("fsdp:\n  sharding_strategy: full_shard\n", "FULL_SHARD, SHARD_GRAD_OP");
-    await load("optimizer:\n  betas: [0.9]\n", "optimizer.betas", "[float, float]");
-    await load("save_folder: null\n", "save_folder", "may not be null");
-    await load("data:\n  paths: a.npy\n", "data.paths", "expected list[str]");
-    await load("data:\n  datasets:\n    x: [1, {a: 1}]\n", "data.datasets.x[1]", "expected str");
-    await load("evaluators:\n  - type: lm\n", "evaluators[0].label", "missing required");
-    await load("max_duration: 10 steps\n", "max_duration", "2e9T");
-    await load("seed: [1\n", "invalid YAML");
-    await load("seed: 1\nseed: 2\n", "invalid YAML");
-    await load("- 1\n", "top level must be a mapping");
-    Deno.env.set("OLMO_TS_CFG_TEST_NUM", "x1");
-    try {
-      await load("seed: ${oc.env:OLMO_TS_CFG_TEST_NUM}\n", "seed", "resolved from", "oc.env");
-    } finally {
-      Deno.env.delete("OLMO_TS_CFG_TEST_NUM");
-    }
-  });
-  await rejectsWith(loadTrainConfig("/no/such/config.yaml"), "/no/such/config.yaml");
-});
+import { rejectsWith, withTempDir, writeText } from "./_config_helpers.ts";
 
 Deno.test("legacy keys OLMo accepts: activation_checkpointing bools, decoupled_lionw", async () => {
   await withTempDir(async (dir) => {
@@ -436,6 +50,31 @@ Deno.test("legacy keys OLMo accepts: activation_checkpointing bools, decoupled_l
   });
 });
 
+/** True for a non-null, non-array object. */
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `value` cut down to the keys of `like`, recursively (missing keys stay, as undefined). */
+function withKeysOf(value: unknown, like: unknown): unknown {
+  if (Array.isArray(value) && Array.isArray(like)) {
+    return value.map((v, i) => withKeysOf(v, like[i]));
+  }
+  if (!isMapping(value) || !isMapping(like)) return value;
+  return Object.fromEntries(Object.keys(like).map((k) => [k, withKeysOf(value[k], like[k])]));
+}
+
+/** `a.b` paths of the mapping keys `value` has and `like` lacks, with their values. */
+function extraKeys(value: unknown, like: unknown, prefix = ""): [string, unknown][] {
+  if (Array.isArray(value) && Array.isArray(like)) {
+    return value.flatMap((v, i) => extraKeys(v, like[i], `${prefix}${i}.`));
+  }
+  if (!isMapping(value) || !isMapping(like)) return [];
+  return Object.entries(value).flatMap(([k, v]) =>
+    k in like ? extraKeys(v, like[k], `${prefix}${k}.`) : [[`${prefix}${k}`, v]]
+  );
+}
+
 for (const name of OLMO_REFERENCE_CASES) {
   Deno.test({
     name: `OLMo fixture config loads: ${name}`,
@@ -444,12 +83,21 @@ for (const name of OLMO_REFERENCE_CASES) {
       const path = join(referenceCaseDir(name), "config.yaml");
       const raw = parseYaml(await Deno.readTextFile(path)) as Record<string, unknown>;
       const cfg = await loadTrainConfig(path);
-      // Every field OLMo wrote comes back with the same value (olmo-ts's additions aside).
-      const { backend, ...olmoFields } = structuredClone(cfg);
-      delete (olmoFields.data as Partial<typeof cfg.data>).memmap_dtype;
-      assert.equal(backend, "auto");
-      assert.equal(cfg.data.memmap_dtype, "uint16");
-      assert.deepEqual(olmoFields, raw);
+      // Every field OLMo wrote comes back with the same value; olmo-ts's own additions (backend,
+      // data.memmap_dtype, ...) hold their defaults.
+      assert.deepEqual(withKeysOf(cfg, raw), raw);
+      const extras = extraKeys(cfg, raw);
+      assert.ok(extras.some(([k]) => k === "backend"), "backend is an olmo-ts addition");
+      const defaults = defaultTrainConfig();
+      for (const [key, value] of extras) {
+        // evaluators.N.data.x has the default of data.x (DataConfig).
+        const path = key.replace(/^evaluators\.\d+\./, "").split(".");
+        const dflt = path.reduce<unknown>(
+          (node, k) => (node as Record<string, unknown>)[k],
+          defaults,
+        );
+        assert.deepEqual(value, dflt, `olmo-ts addition ${key}`);
+      }
       const model = await loadConfigSection(path, "model", { overrides: ["n_layers=5"] });
       assert.equal(model.vocab_size, 250);
       assert.equal(model.embedding_size, 256);
@@ -467,7 +115,7 @@ for (const name of OLMO_REFERENCE_CASES) {
       await withTempDir(async (dir) => {
         await saveTrainConfig(cfg, join(dir, "config.yaml"));
         const saved = parseYaml(await Deno.readTextFile(join(dir, "config.yaml")));
-        assert.deepEqual(Object.keys(saved).filter((k) => k !== "backend"), Object.keys(raw));
+        assert.deepEqual(Object.keys(saved).filter((k) => k in raw), Object.keys(raw));
         assert.deepEqual(Object.keys(saved.model), Object.keys(raw.model as object));
         assert.deepEqual(await loadTrainConfig(join(dir, "config.yaml")), cfg);
       });
@@ -507,13 +155,55 @@ Deno.test("every configs/*.yaml loads without validating paths", async () => {
   assert.equal(tiny.eval_interval, tiny.save_interval);
   assert.equal(tiny.device_eval_batch_size, 16);
   assert.deepEqual(tiny.optimizer.betas, [0.9, 0.95]);
+  // The rest of spec §10's c4-tiny list.
+  assert.deepEqual(
+    [tiny.optimizer.name, tiny.optimizer.learning_rate, tiny.optimizer.weight_decay],
+    ["lionw", 3e-4, 0.01],
+  );
+  assert.deepEqual(
+    [tiny.scheduler.name, tiny.scheduler.t_warmup, tiny.scheduler.alpha_f],
+    ["cosine_with_warmup", 100, 0.1],
+  );
+  assert.deepEqual(
+    [tiny.global_train_batch_size, tiny.device_train_microbatch_size, tiny.precision],
+    [512, 16, "amp_bf16"],
+  );
+  assert.equal(tiny.max_grad_norm, 1.0);
+  assert.deepEqual(
+    [tiny.save_interval, tiny.save_num_checkpoints_to_keep, tiny.save_interval_unsharded],
+    [1000, 2, 100000],
+  );
+  assert.deepEqual([tiny.console_log_interval, tiny.speed_monitor.window_size], [20, 20]);
+  assert.deepEqual(
+    [tiny.model.attention_dropout, tiny.model.residual_dropout, tiny.model.embedding_dropout],
+    [0, 0, 0],
+  );
+  assert.deepEqual([tiny.model.activation_type, tiny.model.max_sequence_length], ["swiglu", 1024]);
+  assert.equal(tiny.wandb?.name, tiny.run_name);
+  assert.equal(tiny.evaluators.length, 14); // c4, rp, small-ppl + 11 downstream tasks
+  assert.equal(tiny.evaluators.filter((e) => e.type === "downstream").length, 11);
+  // Spec §10's c4-small list.
   const small = loaded.get("c4-small.yaml")!;
-  assert.equal(small.model.attention_layer_norm, true);
+  assert.deepEqual(
+    [small.model.d_model, small.model.max_sequence_length, small.model.attention_layer_norm],
+    [2048, 2048, true],
+  );
+  assert.deepEqual([small.optimizer.learning_rate, small.scheduler.t_warmup], [2e-4, 2000]);
+  assert.deepEqual([small.global_train_batch_size, small.device_train_microbatch_size], [2048, 8]);
   assert.equal(small.max_duration, 47684);
+  assert.deepEqual([small.save_num_checkpoints_to_keep, small.save_interval_unsharded], [9, 10000]);
   assert.equal(small.wandb?.project, "c4-small");
+  // Spec §10's c4-extra-tiny-debug list.
   const debug = loaded.get("c4-extra-tiny-debug.yaml")!;
-  assert.deepEqual([debug.model.d_model, debug.global_train_batch_size], [256, 16]);
-  assert.equal(debug.precision, "fp32");
+  const m = debug.model;
+  assert.deepEqual([m.d_model, m.n_heads, m.n_layers, m.mlp_ratio], [256, 4, 5, 4]);
+  assert.deepEqual([m.alibi, m.multi_query_attention, m.max_sequence_length], [true, false, 2048]);
+  assert.deepEqual([debug.global_train_batch_size, debug.device_train_microbatch_size], [16, 4]);
+  assert.deepEqual([debug.precision, debug.max_duration], ["fp32", 1708984]);
+  assert.deepEqual(
+    [debug.eval_interval, debug.save_overwrite, debug.console_log_interval],
+    [50, true, 10],
+  );
   assert.equal(loaded.get("c4-large.yaml")!.activation_checkpointing, "whole_layer");
 });
 

@@ -5,6 +5,7 @@ import { Tokenizer as NativeTokenizer } from "tokenizers";
 import { IterableDataset } from "../lib/data/iterable_dataset.ts";
 import { MemMapDataset } from "../lib/data/memmap_dataset.ts";
 import { prepareData } from "../lib/data/prepare.ts";
+import { createProgress } from "../lib/data/progress.ts";
 import type { BadLine } from "../lib/data/text_sources.ts";
 import { TokenFileReader } from "../lib/data/token_file.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
@@ -144,6 +145,21 @@ Deno.test({
     for (const [k, f] of one.files.entries()) {
       assert.deepEqual(Deno.readFileSync(two.files[k]), Deno.readFileSync(f));
     }
+    // Workers encode with the caller's tokenizer options too (here: left truncation to 50).
+    const truncating = gpt2().withOptions({ maxLength: 50, truncateDirection: "left" });
+    const [short1, short2] = await Promise.all([1, 2].map((workers) =>
+      prepareData({
+        inputs: [C4[0]],
+        outputDir: join(dir, `short${workers}`),
+        tokenizer: truncating,
+        workers,
+      })
+    ));
+    const shortIds = rawTokens(short2.files);
+    assert.deepEqual(shortIds, rawTokens(short1.files));
+    const expectedShort = c4Texts(C4[0]).flatMap((t) => truncating.encode(t));
+    assert.deepEqual(shortIds, expectedShort);
+    assert.ok(shortIds.length < one.sources[0].tokens, "documents were truncated");
     const wide = await prepareData({
       inputs: [C4[0]],
       outputDir: join(dir, "u32"),
@@ -252,4 +268,21 @@ Deno.test({
       "2_00000.npy",
     ]);
   }),
+});
+
+Deno.test("progress off a terminal: periodic lines with tokens, tokens/s and documents", () => {
+  const lines: string[] = [];
+  const saved = console.error;
+  console.error = (...args: unknown[]) => void lines.push(args.join(" "));
+  try {
+    const progress = createProgress("prep", 1000, { terminal: false, intervalMs: 0 });
+    progress.update(250, { tokens: 12_345, documents: 7 });
+    progress.update(1000, { tokens: 2_500_000, documents: 40 });
+    progress.stop();
+  } finally {
+    console.error = saved;
+  }
+  assert.equal(lines.length, 3);
+  assert.match(lines[0], /^prep: 25% \| 12\.3k tokens \| [\d.]+[kMG]? tok\/s \| 7 docs$/);
+  assert.match(lines[2], /^prep: 100% \| 2\.50M tokens \| [\d.]+[kMG]? tok\/s \| 40 docs$/);
 });

@@ -181,6 +181,51 @@ Deno.test({
 });
 
 Deno.test({
+  name: "fromPretrained: a Hub id is downloaded once into the cache; bad downloads are refused",
+  ignore: !HAS_SHARED,
+  fn: async () => {
+    const cache = Deno.makeTempDirSync();
+    const requests: string[] = [];
+    // A stand-in for the Hub: serves gpt2's tokenizer.json, a non-tokenizer and 404s.
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+      const path = new URL(req.url).pathname;
+      requests.push(path);
+      if (path === "/gpt2/resolve/main/tokenizer.json") {
+        return new Response(Deno.readFileSync(GPT2));
+      }
+      if (path === "/org/not-a-tokenizer/resolve/main/tokenizer.json") {
+        return new Response('{"hello": 1}');
+      }
+      return new Response("missing", { status: 404 });
+    });
+    try {
+      const endpoint = `http://127.0.0.1:${server.addr.port}`;
+      const cached = cachedTokenizerPath("gpt2", cache);
+      const tok = await Tokenizer.fromPretrained("gpt2", { cacheDir: cache, endpoint });
+      assert.equal(tok.vocabSize, 50257);
+      assert.equal(Deno.readTextFileSync(cached), Deno.readTextFileSync(GPT2));
+      assert.deepEqual(requests, ["/gpt2/resolve/main/tokenizer.json"]);
+      // Cached now: no second request.
+      assert.equal(await resolveTokenizerFile("gpt2", { cacheDir: cache, endpoint }), cached);
+      assert.equal(requests.length, 1);
+      await assert.rejects(
+        () => resolveTokenizerFile("org/not-a-tokenizer", { cacheDir: cache, endpoint }),
+        /not a tokenizer\.json/,
+      );
+      await assert.rejects(
+        () => resolveTokenizerFile("org/absent", { cacheDir: cache, endpoint }),
+        /HTTP 404/,
+      );
+      assert.equal(Deno.statSync(cache).isDirectory, true);
+      assert.throws(() => Deno.statSync(cachedTokenizerPath("org/absent", cache)));
+    } finally {
+      await server.shutdown();
+      Deno.removeSync(cache, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "fromCheckpoint: prefers dir/tokenizer.json, reads eos/pad and checks vocab_size",
   ignore: !HAS_SHARED,
   fn: async () => {

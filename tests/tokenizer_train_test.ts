@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { Tokenizer as JsTokenizer } from "@huggingface/tokenizers";
 import { Tokenizer as NativeTokenizer } from "tokenizers";
@@ -116,6 +116,8 @@ Deno.test("train-tokenizer CLI writes a loadable tokenizer.json", async () => {
       input,
       '{"text": "the cat sat on the mat"}\nnot json\n{"text": "the hat"}\n',
     );
+    const gzipped = join(dir, "more.txt.gz");
+    Deno.writeFileSync(gzipped, gzipSync(new TextEncoder().encode("a bat and a rat sat\n")));
     const out = join(dir, "tok.json");
     const result = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -125,6 +127,7 @@ Deno.test("train-tokenizer CLI writes a loadable tokenizer.json", async () => {
         input,
         "-o",
         out,
+        gzipped,
         "--vocab-size",
         "300",
       ],
@@ -137,6 +140,37 @@ Deno.test("train-tokenizer CLI writes a loadable tokenizer.json", async () => {
     const tok = Tokenizer.fromFile(out);
     assert.equal(tok.idToToken(tok.vocabSize - 1), "<|endoftext|>");
     assert.equal(tok.decode(tok.encode("the cat sat")), "the cat sat");
+    assert.equal(tok.tokenToId("<|padding|>"), tok.vocabSize - 2);
+    // "at" occurs in both files; " sat" only when the gzipped text file was read too.
+    assert.notEqual(tok.tokenToId("at"), undefined);
+    assert.notEqual(tok.tokenToId("Ġsat"), undefined);
+
+    // Configurable special tokens: a custom EOS and no padding token.
+    const custom = join(dir, "custom.json");
+    const second = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(REPO_ROOT, "cli", "train_tokenizer.ts"),
+        gzipped,
+        "-o",
+        custom,
+        "--vocab-size",
+        "260",
+        "--eos-token",
+        "<eos>",
+        "--pad-token",
+        "",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(second.code, 0, new TextDecoder().decode(second.stderr));
+    const customTok = Tokenizer.fromFile(custom);
+    assert.equal(customTok.idToToken(customTok.vocabSize - 1), "<eos>");
+    assert.equal(customTok.eosTokenId, customTok.vocabSize - 1);
+    assert.equal(customTok.tokenToId("<|padding|>"), undefined);
+    assert.equal(customTok.tokenToId("<|endoftext|>"), undefined);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -116,9 +116,16 @@ export const SHARDING_STRATEGIES: readonly ShardingStrategy[] = [
 ];
 
 /** olmo-ts: the TensorFlow.js backend to compute on (`backend`). */
-export type Backend = "auto" | "tensorflow" | "wasm" | "webgpu" | "cpu";
+export type Backend = "auto" | "tensorflow" | "native" | "wasm" | "webgpu" | "cpu";
 /** Every `Backend`. */
-export const BACKENDS: readonly Backend[] = ["auto", "tensorflow", "wasm", "webgpu", "cpu"];
+export const BACKENDS: readonly Backend[] = [
+  "auto",
+  "tensorflow",
+  "native",
+  "wasm",
+  "webgpu",
+  "cpu",
+];
 
 /** olmo-ts: element type of the token `.npy` files (`data.memmap_dtype`). */
 export type MemmapDType = "uint16" | "uint32";

@@ -290,6 +290,7 @@ export const TRAIN_CONFIG_SCHEMA: ObjectSchema = objectSchema<TrainConfig>("Trai
     true,
   ),
   reset_optimizer_state: BOOL,
+  reset_trainer_state: BOOL,
   sharded_checkpointer: enumOf("ShardedCheckpointerType", SHARDED_CHECKPOINTER_TYPES),
   new_style_checkpoints: NULL_BOOL,
   max_duration: { kind: "duration" },

@@ -77,6 +77,11 @@ export interface TrainConfig {
   /** Load the model only, with a fresh optimizer and a bolt-on warmup. */
   reset_optimizer_state: boolean;
   /**
+   * olmo-ts (OLMo later): on load, ignore the checkpoint's trainer state — step, data position and
+   * checkpoint lists start from zero — for fine-tuning from a pretrained checkpoint.
+   */
+  reset_trainer_state: boolean;
+  /**
    * OLMo's sharded format name. Every value is accepted; olmo-ts always writes its own sharded
    * format (one file per rank), whatever the value.
    */
@@ -175,6 +180,7 @@ export function defaultTrainConfig(): TrainConfig {
     load_path: null,
     load_path_sharded_checkpointer: null,
     reset_optimizer_state: false,
+    reset_trainer_state: false,
     sharded_checkpointer: "torch_legacy",
     new_style_checkpoints: null,
     max_duration: 10000,

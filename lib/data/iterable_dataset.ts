@@ -128,13 +128,19 @@ export class IterableDataset<T> implements Iterable<WithIndex<T>> {
   readonly numSamples: number;
   /** `numSamples * worldSize`: the padded (or truncated) global length. */
   readonly totalSize: number;
-  /** Resolved options. */
+  /** Shuffle seed. */
   readonly seed: number;
+  /** Global examples skipped at the start (resume position). */
   readonly startIndex: number;
+  /** Global examples kept, or null for all. */
   readonly maxExamples: number | null;
+  /** Whether the global order is shuffled. */
   readonly shuffle: boolean;
+  /** Whether the global order is truncated (rather than padded) to a multiple of worldSize. */
   readonly dropLast: boolean;
+  /** Number of ranks. */
   readonly worldSize: number;
+  /** This rank. */
   readonly rank: number;
   /** Where `global_indices.npy` was written, if anywhere. */
   readonly globalIndicesPath: string | null;

@@ -34,17 +34,18 @@ function formatCount(n: number): string {
 }
 
 /**
- * A bar labelled `label` over `total` units with tokens, tokens/s and documents. Off a TTY it
- * prints a line every `intervalMs` (default 10 s) and at the end.
+ * A bar labelled `label` over `total` units with tokens, tokens/s and documents. Off a terminal
+ * (`terminal` defaults to whether stderr is one) it prints a line every `intervalMs` (default
+ * 10 s) and at the end.
  */
 export function createProgress(
   label: string,
   total: number,
-  options: { intervalMs?: number } = {},
+  options: { intervalMs?: number; terminal?: boolean } = {},
 ): ProgressReporter {
   const started = performance.now();
   const rate = (tokens: number) => tokens / Math.max((performance.now() - started) / 1000, 1e-3);
-  if (Deno.stderr.isTerminal()) {
+  if (options.terminal ?? Deno.stderr.isTerminal()) {
     const bar = new cliProgress.SingleBar({
       format: `${label} |{bar}| {percentage}% | {tokens} tokens | {rate} tok/s | {documents} docs` +
         " | ETA {eta_formatted}",

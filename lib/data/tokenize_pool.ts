@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Tokenizer } from "../tokenizer/tokenizer.ts";
+import type { Tokenizer, TruncationDirection } from "../tokenizer/tokenizer.ts";
 
 /** First message to a worker. */
 export interface TokenizerInit {
@@ -17,6 +17,10 @@ export interface TokenizerInit {
   eosTokenId: number;
   /** Pad id. */
   padTokenId: number;
+  /** Truncation length (EOS included), or null. */
+  maxLength: number | null;
+  /** Truncation side. */
+  truncateDirection: TruncationDirection;
 }
 
 /** A batch to encode (with EOS, like `Tokenizer.encodeBatch`). */
@@ -45,7 +49,7 @@ export class TokenizePool {
   >();
   #nextId = 0;
 
-  /** Starts `size` workers, each with its own copy of `tokenizer`. */
+  /** Starts `size` workers, each with its own copy of `tokenizer` (same ids, EOS, truncation). */
   constructor(tokenizer: Tokenizer, size: number) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`workers must be >= 1, got ${size}`);
     const init: TokenizerInit = {
@@ -53,6 +57,8 @@ export class TokenizePool {
       json: tokenizer.json,
       eosTokenId: tokenizer.eosTokenId,
       padTokenId: tokenizer.padTokenId,
+      maxLength: tokenizer.maxLength,
+      truncateDirection: tokenizer.truncateDirection,
     };
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL("./tokenize_worker.ts", import.meta.url).href, {

@@ -18,7 +18,12 @@ let tokenizer: Tokenizer | null = null;
 scope.onmessage = (event) => {
   const msg = event.data;
   if (msg.kind === "init") {
-    tokenizer = new Tokenizer(msg.json, { eosTokenId: msg.eosTokenId, padTokenId: msg.padTokenId });
+    tokenizer = new Tokenizer(msg.json, {
+      eosTokenId: msg.eosTokenId,
+      padTokenId: msg.padTokenId,
+      maxLength: msg.maxLength,
+      truncateDirection: msg.truncateDirection,
+    });
     return;
   }
   try {
