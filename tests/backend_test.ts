@@ -10,6 +10,7 @@ import {
   activeBackend,
   BACKEND_NAMES,
   type BackendName,
+  blasLibraryAvailable,
   checkWasmMemory,
   DEFAULT_WASM_MEMORY_LIMIT_BYTES,
   embedding,
@@ -20,6 +21,7 @@ import {
   registerWasmMatMulFix,
   setWasmMemoryLimit,
   type WasmHeapModule,
+  wasmLiveBytes,
   wasmMemoryLimit,
   webgpuAdapterAvailable,
   webgpuHardwareAdapterAvailable,
@@ -29,8 +31,15 @@ import {
 if (Deno.env.get("XDG_RUNTIME_DIR") === undefined) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
 const HAS_WEBGPU = await webgpuAdapterAvailable();
 const HAS_TENSORFLOW = findTensorflowPackage() !== null;
-/** What `auto` must pick without tensorflow: webgpu on a hardware GPU, never a software one. */
-const AUTO_WITHOUT_TENSORFLOW = await webgpuHardwareAdapterAvailable() ? "webgpu" : "wasm";
+/**
+ * What `auto` must pick without tensorflow: webgpu on a hardware GPU (never a software one),
+ * else native when a CBLAS library loads, else wasm.
+ */
+const AUTO_WITHOUT_TENSORFLOW = await webgpuHardwareAdapterAvailable()
+  ? "webgpu"
+  : blasLibraryAvailable()
+  ? "native"
+  : "wasm";
 
 /** Deterministic values in [-0.5, 0.5) from a small LCG, identical on every backend. */
 function pseudoRandom(count: number, seed: number): Float32Array {
@@ -153,10 +162,10 @@ async function checkEmbeddingGradient(): Promise<Float32Array> {
 }
 
 Deno.test("unknown backend names are rejected with the valid list", async () => {
-  assert.deepEqual([...BACKEND_NAMES], ["auto", "tensorflow", "wasm", "webgpu", "cpu"]);
+  assert.deepEqual([...BACKEND_NAMES], ["auto", "tensorflow", "native", "wasm", "webgpu", "cpu"]);
   await assert.rejects(
     initBackend("gpu" as BackendName, { quiet: true }),
-    /Unknown backend "gpu": expected one of auto, tensorflow, wasm, webgpu, cpu/,
+    /Unknown backend "gpu": expected one of auto, tensorflow, native, wasm, webgpu, cpu/,
   );
 });
 
@@ -271,12 +280,12 @@ Deno.test("wasm memory guard: clear errors at a lowered limit, no corruption", a
   const kept = tf.tensor1d([1.5, -2, 3.25]);
   try {
     // Live tensor bytes plus the request exceed the limit: refused before allocating.
-    setWasmMemoryLimit(tf.memory().numBytes + 2 ** 20);
+    setWasmMemoryLimit(wasmLiveBytes() + 2 ** 20);
     assert.throws(() => tf.zeros([2 ** 20]), /wasm memory guard: allocating 4\.0 MiB would/);
     // The allocation fits the live-bytes budget but grows the heap past the limit.
     const heapBytes = heap().buffer.byteLength;
     setWasmMemoryLimit(heapBytes + 2 ** 21);
-    const floats = Math.floor((wasmMemoryLimit() - tf.memory().numBytes - 1024) / 4);
+    const floats = Math.floor((wasmMemoryLimit() - wasmLiveBytes() - 1024) / 4);
     assert.throws(() => tf.zeros([floats]), /grew the wasm heap to .* above the safety limit/);
     assert.throws(() => checkWasmMemory(), /the wasm heap is .* MiB, above the safety limit/);
     // Nothing was corrupted and small allocations still work.

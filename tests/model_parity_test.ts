@@ -5,7 +5,12 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { initBackend } from "../lib/backend/mod.ts";
+import {
+  activeBackend,
+  type BackendName,
+  blasLibraryAvailable,
+  initBackend,
+} from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
 import { Olmo } from "../lib/model/mod.ts";
 import type { NamedHostTensors } from "../lib/util/host_tensor.ts";
@@ -36,14 +41,21 @@ async function maxAbsDiff(actual: tf.Tensor, expected: Float32Array): Promise<nu
   return worst;
 }
 
-for (const backend of ["cpu", "wasm"] as const) {
+/** The backends checked: the pure-JS reference, wasm, and native where a CBLAS library loads. */
+const BACKENDS: BackendName[] = [
+  "cpu",
+  "wasm",
+  ...(blasLibraryAvailable() ? ["native" as const] : []),
+];
+
+for (const backend of BACKENDS) {
   for (const name of OLMO_REFERENCE_CASES) {
     Deno.test({
       name: `parity ${name} on ${backend}: logits and padded logits within ${TOLERANCE}`,
       ignore: !HAS_SHARED,
       fn: async () => {
         await initBackend(backend, { quiet: true });
-        assert.equal(tf.getBackend(), backend);
+        assert.equal(activeBackend(), backend);
         const { model, forward } = await loadCase(name);
         const ids = intTensor(forward, "input_ids");
         const out = model.forward(ids);
@@ -121,7 +133,7 @@ function nextTokenLoss(logits: tf.Tensor3D, ids: tf.Tensor2D): tf.Scalar {
   return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(pred), tf.oneHot(target, width)), -1)));
 }
 
-for (const backend of ["cpu", "wasm"] as const) {
+for (const backend of BACKENDS) {
   for (const name of OLMO_REFERENCE_CASES) {
     Deno.test({
       name: `parity ${name} on ${backend}: first training step's loss and gradient norm`,

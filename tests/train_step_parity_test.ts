@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { initBackend } from "../lib/backend/mod.ts";
+import { type BackendName, blasLibraryAvailable, initBackend } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
 import { loadConfigSection } from "../lib/config/mod.ts";
 import { Olmo } from "../lib/model/mod.ts";
@@ -33,68 +33,74 @@ function lossAndGrads(model: Olmo, ids: tf.Tensor2D) {
   return { ce: ce! as tf.Scalar, grads: named };
 }
 
+/** The pure-JS reference, and native where a CBLAS library loads. */
+const BACKENDS: BackendName[] = ["cpu", ...(blasLibraryAvailable() ? ["native" as const] : [])];
+
 for (const caseName of OLMO_REFERENCE_CASES) {
-  Deno.test({
-    name: `train-step parity ${caseName}: loss, grad norm and parameters after 2 steps`,
-    ignore: !HAS_SHARED,
-    fn: async () => {
-      await initBackend("cpu", { quiet: true });
-      const dir = referenceCaseDir(caseName);
-      const configPath = join(dir, "config.yaml");
-      const model = new Olmo(await loadCaseModelConfig(dir), { init: false });
-      model.loadStateDict((await readSafetensors(join(dir, "model.safetensors"))).tensors);
-      const optimizerConfig = await loadConfigSection(configPath, "optimizer", {
-        validatePaths: false,
-      });
-      const reference = (await readSafetensors(join(dir, "train_step.safetensors"))).tensors;
-      const optimizer = createOptimizer(optimizerConfig, model.params, { max_grad_norm: 1.0 });
-      for (const step of [1, 2]) {
-        const idsHost = reference.get(`step${step}.input_ids`)!;
-        const ids = tf.tensor2d(
-          Int32Array.from(toFloat32(idsHost)),
-          idsHost.shape as [number, number],
-          "int32",
-        );
-        const { ce, grads } = lossAndGrads(model, ids);
-        const loss = (await ce.data())[0];
-        const expectedLoss = toFloat32(reference.get(`step${step}.loss`)!)[0];
-        assert.ok(
-          Math.abs(loss - expectedLoss) <= 1e-5 * Math.abs(expectedLoss),
-          `step ${step} loss ${loss} vs ${expectedLoss}`,
-        );
-        const clip = await optimizer.clipGradsAndCollectMetrics(grads, step, false);
-        const expectedNorm = toFloat32(reference.get(`step${step}.grad_norm`)!)[0];
-        assert.ok(
-          Math.abs(clip.totalGradNorm - expectedNorm) <= 1e-5 * expectedNorm,
-          `step ${step} grad norm ${clip.totalGradNorm} vs ${expectedNorm}`,
-        );
-        optimizer.step(clip.grads);
-        tf.dispose([ids, ce, ...grads.values(), ...clip.grads.values()]);
-      }
-      const lr = optimizerConfig.learning_rate;
-      let compared = 0;
-      let flipped = 0;
-      for (const [name, variable] of model.params) {
-        const expected = toFloat32(reference.get(`after.${name}`)!);
-        const actual = await variable.data();
-        assert.equal(actual.length, expected.length, name);
-        for (let i = 0; i < actual.length; i++) {
-          const diff = Math.abs(actual[i] - expected[i]);
-          compared++;
-          if (diff <= 1e-5) continue;
-          // LionW: an update within float noise of zero may take the other sign (moves 2·lr
-          // per step). Anything else is a real mismatch.
-          assert.ok(
-            optimizerConfig.name === "lionw" && diff <= 4 * lr + 1e-5,
-            `${name}[${i}]: ${actual[i]} vs ${expected[i]}`,
+  for (const backend of BACKENDS) {
+    Deno.test({
+      name:
+        `train-step parity ${caseName} on ${backend}: loss, grad norm, parameters after 2 steps`,
+      ignore: !HAS_SHARED,
+      fn: async () => {
+        await initBackend(backend, { quiet: true });
+        const dir = referenceCaseDir(caseName);
+        const configPath = join(dir, "config.yaml");
+        const model = new Olmo(await loadCaseModelConfig(dir), { init: false });
+        model.loadStateDict((await readSafetensors(join(dir, "model.safetensors"))).tensors);
+        const optimizerConfig = await loadConfigSection(configPath, "optimizer", {
+          validatePaths: false,
+        });
+        const reference = (await readSafetensors(join(dir, "train_step.safetensors"))).tensors;
+        const optimizer = createOptimizer(optimizerConfig, model.params, { max_grad_norm: 1.0 });
+        for (const step of [1, 2]) {
+          const idsHost = reference.get(`step${step}.input_ids`)!;
+          const ids = tf.tensor2d(
+            Int32Array.from(toFloat32(idsHost)),
+            idsHost.shape as [number, number],
+            "int32",
           );
-          flipped++;
+          const { ce, grads } = lossAndGrads(model, ids);
+          const loss = (await ce.data())[0];
+          const expectedLoss = toFloat32(reference.get(`step${step}.loss`)!)[0];
+          assert.ok(
+            Math.abs(loss - expectedLoss) <= 1e-5 * Math.abs(expectedLoss),
+            `step ${step} loss ${loss} vs ${expectedLoss}`,
+          );
+          const clip = await optimizer.clipGradsAndCollectMetrics(grads, step, false);
+          const expectedNorm = toFloat32(reference.get(`step${step}.grad_norm`)!)[0];
+          assert.ok(
+            Math.abs(clip.totalGradNorm - expectedNorm) <= 1e-5 * expectedNorm,
+            `step ${step} grad norm ${clip.totalGradNorm} vs ${expectedNorm}`,
+          );
+          optimizer.step(clip.grads);
+          tf.dispose([ids, ce, ...grads.values(), ...clip.grads.values()]);
         }
-      }
-      assert.ok(compared > 0);
-      assert.ok(flipped <= compared * 1e-3, `${flipped} of ${compared} elements differ`);
-      optimizer.dispose();
-      model.dispose();
-    },
-  });
+        const lr = optimizerConfig.learning_rate;
+        let compared = 0;
+        let flipped = 0;
+        for (const [name, variable] of model.params) {
+          const expected = toFloat32(reference.get(`after.${name}`)!);
+          const actual = await variable.data();
+          assert.equal(actual.length, expected.length, name);
+          for (let i = 0; i < actual.length; i++) {
+            const diff = Math.abs(actual[i] - expected[i]);
+            compared++;
+            if (diff <= 1e-5) continue;
+            // LionW: an update within float noise of zero may take the other sign (moves 2·lr
+            // per step). AdamW: where |grad| is near eps (1e-5) the update lr·g/(|g|+eps) turns
+            // float32 rounding of the gradient (summation order differs by backend) into a
+            // visible change, bounded far below a real update (lr). Anything else is a mismatch.
+            const allowed = optimizerConfig.name === "lionw" ? 4 * lr : lr / 100;
+            assert.ok(diff <= allowed + 1e-5, `${name}[${i}]: ${actual[i]} vs ${expected[i]}`);
+            flipped++;
+          }
+        }
+        assert.ok(compared > 0);
+        assert.ok(flipped <= compared * 1e-3, `${flipped} of ${compared} elements differ`);
+        optimizer.dispose();
+        model.dispose();
+      },
+    });
+  }
 }

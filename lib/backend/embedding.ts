@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { leanGradient } from "../util/lean_grad.ts";
 
 /**
  * Returns `weight[ids]`: (..., D) rows of the (V, D) table for integer ids of any shape.
@@ -21,14 +22,14 @@ export function embedding(weight: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
     const save = args[1] as tf.GradSaveFunc;
     save([flatIds]);
     return {
-      value: tf.gather(w, flatIds), // (N, D)
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      value: tf.reshape(tf.gather(w, flatIds), [...ids.shape, w.shape[1]]), // (..., D)
+      gradFunc: leanGradient((dy, saved) => {
         const [vocab, dim] = w.shape;
         // (N, 1) indices into the (V, D) gradient; duplicates are summed.
-        return tf.scatterND(tf.expandDims(saved[0], 1), dy as tf.Tensor2D, [vocab, dim]);
-      },
+        const rows = tf.reshape(dy, [-1, dim]); // (N, D)
+        return tf.scatterND(tf.expandDims(saved[0], 1), rows, [vocab, dim]);
+      }),
     };
   });
-  const rows = lookup(weight) as tf.Tensor2D; // (N, D)
-  return tf.reshape(rows, [...ids.shape, weight.shape[1]]);
+  return lookup(weight);
 }

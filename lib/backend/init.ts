@@ -3,29 +3,42 @@
  *
  * - `tensorflow`: native libtensorflow via `@tensorflow/tfjs-node-gpu` / `@tensorflow/tfjs-node`,
  *   only when installed (see `tensorflow.ts`).
- * - `wasm`: the default on CPU, with the transposed-matmul fix and the 4 GiB memory guard.
+ * - `native`: the wasm backend with matmuls run by a native CBLAS library (OpenBLAS) through Deno
+ *   FFI, in place on the wasm heap and on all cores (see `native_matmul.ts`); needs the library
+ *   (`apt-get install libopenblas0-pthread`) and `--allow-ffi`.
+ * - `wasm`: the CPU fallback, with the transposed-matmul fix, a copy-free `Identity` (tfjs clones
+ *   every tensor saved for a gradient) and the 4 GiB memory guard.
  *   Single-threaded: the multithreading shim of ecosystem notes §1b needs `process` hidden before
  *   tfjs is first imported, which a library cannot guarantee.
  * - `webgpu`: Deno's WebGPU.
  * - `cpu`: the pure-JS reference.
  * - `auto`: `tensorflow` when it is installed and loads, else `webgpu` when there is a hardware
- *   adapter (never the software one of CPU-only machines), else `wasm`; silently.
+ *   adapter (never the software one of CPU-only machines), else `native` when a CBLAS library
+ *   loads, else `wasm`; silently.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { blasLibraryAvailable } from "./blas_library.ts";
 import { installWasmMemoryGuard, type WasmHeapModule } from "./memory_guard.ts";
+import {
+  isNativeMatMulRegistered,
+  registerNativeMatMul,
+  unregisterNativeMatMul,
+} from "./native_matmul.ts";
 import { loadTensorflowBackend } from "./tensorflow.ts";
+import { registerWasmIdentityFix } from "./wasm_identity_fix.ts";
 import { registerWasmMatMulFix } from "./wasm_matmul_fix.ts";
 import { loadWebgpuBackend, webgpuHardwareAdapterAvailable } from "./webgpu.ts";
 
 /** A backend name accepted by the `backend` config field and `--backend`. */
-export type BackendName = "auto" | "tensorflow" | "wasm" | "webgpu" | "cpu";
+export type BackendName = "auto" | "tensorflow" | "native" | "wasm" | "webgpu" | "cpu";
 
 /** Every accepted backend name, `auto` first. */
 export const BACKEND_NAMES: readonly BackendName[] = [
   "auto",
   "tensorflow",
+  "native",
   "wasm",
   "webgpu",
   "cpu",
@@ -47,10 +60,15 @@ export function isBackendName(name: string): name is BackendName {
   return (BACKEND_NAMES as readonly string[]).includes(name);
 }
 
+/** The tfjs backend behind a name: `native` is the wasm backend with native matmul kernels. */
+function engineBackendOf(name: string): string {
+  return name === "native" ? "wasm" : name;
+}
+
 /** Loads the package that registers `name` with the tfjs engine (cpu is built in). */
 async function registerBackendPackage(name: string, quiet: boolean): Promise<void> {
   if (name === "tensorflow") await loadTensorflowBackend(quiet);
-  else if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
+  else if (name === "wasm" || name === "native") await import("@tensorflow/tfjs-backend-wasm");
   else if (name === "webgpu") await loadWebgpuBackend();
 }
 
@@ -72,13 +90,16 @@ async function tryActivate(name: string, quiet: boolean): Promise<boolean> {
   }
 }
 
-/** `tensorflow` if installed, else `webgpu` on a hardware adapter, else `wasm`; never noisy. */
+/**
+ * `tensorflow` if installed, else `webgpu` on a hardware adapter, else `native` when a CBLAS
+ * library loads, else `wasm`; never noisy.
+ */
 async function resolveAuto(quiet: boolean): Promise<string> {
   if (await tryActivate("tensorflow", quiet)) return "tensorflow";
   if (await webgpuHardwareAdapterAvailable() && await tryActivate("webgpu", quiet)) {
     return "webgpu";
   }
-  return "wasm";
+  return blasLibraryAvailable() ? "native" : "wasm";
 }
 
 /**
@@ -100,12 +121,16 @@ export async function initBackend(
     autoResolution ??= resolveAuto(quiet);
     target = await autoResolution;
   }
-  if (tf.engine().backendName === target && preparedBackends.has(target)) return target;
-  await registerBackendPackage(target, quiet);
-  await activate(target);
-  if (target === "wasm") {
+  if (activeBackend() === target && preparedBackends.has(target)) return target;
+  const engineName = engineBackendOf(target);
+  await registerBackendPackage(engineName, quiet);
+  await activate(engineName);
+  if (engineName === "wasm") {
+    unregisterNativeMatMul(); // the fix must wrap wasm's own kernel, never the native one
     registerWasmMatMulFix();
+    registerWasmIdentityFix();
     installWasmMemoryGuard((tf.backend() as unknown as { wasm: WasmHeapModule }).wasm);
+    if (target === "native") registerNativeMatMul();
   }
   if (!quiet && !preparedBackends.has(target)) console.error(`olmo-ts: backend ${target}`);
   preparedBackends.add(target);
@@ -113,10 +138,12 @@ export async function initBackend(
 }
 
 /**
- * Name of the active tfjs backend. Before {@link initBackend} this is whatever tfjs picks by
- * itself (normally `cpu`).
+ * Name of the active backend: the tfjs backend's name, or `native` for the wasm backend with the
+ * native matmul kernels. Before {@link initBackend} this is whatever tfjs picks by itself
+ * (normally `cpu`).
  */
 export function activeBackend(): string {
   tf.env().set("PROD", true);
-  return tf.getBackend();
+  const name = tf.getBackend();
+  return name === "wasm" && isNativeMatMulRegistered() ? "native" : name;
 }

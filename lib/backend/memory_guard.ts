@@ -4,10 +4,15 @@
  * wasm32 cannot address more than 4 GiB; in practice the heap stops at about 3.84 GiB. When
  * `malloc` then fails it returns 0, tfjs does not check, writes the new tensor over address 0 and
  * earlier tensors read back corrupted (ecosystem notes §1e). The guard wraps the module's
- * `_malloc` (every tensor allocation made by tfjs goes through it) and throws a clear error
- * instead: before an allocation would push live tensor bytes past the limit, when an allocation
- * grows the heap past the limit, and when `malloc` fails outright. {@link checkWasmMemory} is a
- * cheap per-step check that also covers allocations made inside wasm kernels (XNNPACK caches).
+ * `_malloc` and `_free` (every tensor buffer tfjs allocates or frees goes through them) and
+ * throws a clear error instead: before an allocation would push the live bytes past the limit,
+ * when an allocation grows the heap past the limit, and when `malloc` fails outright.
+ * {@link checkWasmMemory} is a cheap per-step check that also covers allocations made inside wasm
+ * kernels (XNNPACK caches).
+ *
+ * Live bytes are counted per buffer from the wrapped `_malloc`/`_free` calls, not from the
+ * engine's tensor byte count, which counts a buffer once per tensor sharing it (reshapes and the
+ * clones tfjs saves for gradients share buffers).
  *
  * @module
  */
@@ -20,13 +25,20 @@ let memoryLimitBytes = DEFAULT_WASM_MEMORY_LIMIT_BYTES;
 
 /** The part of the emscripten module object the guard touches. */
 export interface WasmHeapModule {
+  /** Allocates `numBytes` on the wasm heap; returns the address (0 on failure). */
   _malloc(numBytes: number): number;
+  /** Frees an address returned by `_malloc`. */
   _free(pointer: number): void;
+  /** A view of the whole heap (replaced whenever the heap grows). */
   HEAPU8: Uint8Array;
 }
 
 /** Modules whose `_malloc` is already wrapped, to make installation idempotent. */
 const guardedModules = new WeakSet<WasmHeapModule>();
+/** Live allocations made through a guarded `_malloc`: address → bytes. */
+const liveAllocations = new Map<number, number>();
+/** Sum of `liveAllocations`. */
+let liveAllocatedBytes = 0;
 
 /** Sets the limit (bytes) used by the guard and {@link checkWasmMemory}. Mainly for tests. */
 export function setWasmMemoryLimit(bytes: number): void {
@@ -54,33 +66,52 @@ function limitError(what: string): Error {
   );
 }
 
-/** Bytes of live tensors tracked by the engine (all backends). */
-function liveTensorBytes(): number {
-  return tf.engine().state.numBytes;
+/**
+ * Bytes currently allocated on the wasm heap through the guarded `_malloc` (each buffer once,
+ * however many tensors share it). 0 before a guard is installed.
+ */
+export function wasmLiveBytes(): number {
+  return liveAllocatedBytes;
+}
+
+/** Defines `module[name]` as `wrapped` behind an accessor that keeps later assignments. */
+function wrapExport<F extends (...args: never[]) => unknown>(
+  module: WasmHeapModule,
+  name: "_malloc" | "_free",
+  wrap: (raw: () => F) => F,
+): void {
+  // Emscripten's lazy export stubs replace `Module._malloc`/`_free` with the raw export on their
+  // first call, which would drop a plainly assigned wrapper: keep the wrapper behind an accessor
+  // and let such assignments update the function it calls.
+  let raw = module[name] as unknown as F;
+  const wrapped = wrap(() => raw);
+  Object.defineProperty(module, name, {
+    configurable: true,
+    enumerable: true,
+    get: () => wrapped,
+    set: (replacement: F) => {
+      raw = replacement;
+    },
+  });
 }
 
 /**
- * Wraps `module._malloc` so that allocations near the heap ceiling throw a clear error instead of
- * corrupting memory. Idempotent per module. Throws before allocating when live tensor bytes plus
- * the request exceed the limit; frees and throws when the allocation grew the heap past the limit;
- * throws when `malloc` returned 0.
+ * Wraps `module._malloc` and `module._free` so that allocations near the heap ceiling throw a
+ * clear error instead of corrupting memory. Idempotent per module. Throws before allocating when
+ * live bytes plus the request exceed the limit; frees and throws when the allocation grew the heap
+ * past the limit; throws when `malloc` returned 0.
  */
 export function installWasmMemoryGuard(module: WasmHeapModule): void {
   if (guardedModules.has(module)) return;
-  // Emscripten's lazy export stub replaces `Module._malloc` with the raw export on its first call,
-  // which would drop a plainly assigned wrapper: keep the wrapper behind an accessor instead and
-  // let such assignments update the function it calls.
-  let rawMalloc = module._malloc;
-  const guardedMalloc = (numBytes: number): number => {
-    const liveBytes = liveTensorBytes();
-    if (liveBytes + numBytes > memoryLimitBytes) {
+  wrapExport<(numBytes: number) => number>(module, "_malloc", (raw) => (numBytes: number) => {
+    if (liveAllocatedBytes + numBytes > memoryLimitBytes) {
       throw limitError(
         `allocating ${formatMiB(numBytes)} would bring live tensors to ` +
-          formatMiB(liveBytes + numBytes),
+          formatMiB(liveAllocatedBytes + numBytes),
       );
     }
     const heapBefore = module.HEAPU8.buffer.byteLength;
-    const pointer = rawMalloc.call(module, numBytes);
+    const pointer = raw().call(module, numBytes);
     if (pointer === 0 && numBytes > 0) {
       throw limitError(
         `malloc of ${formatMiB(numBytes)} failed with the heap at ${formatMiB(heapBefore)}`,
@@ -94,15 +125,18 @@ export function installWasmMemoryGuard(module: WasmHeapModule): void {
         `allocating ${formatMiB(numBytes)} grew the wasm heap to ${formatMiB(heapAfter)}`,
       );
     }
+    // Addresses past 2 GiB come back as negative int32; tfjs frees them as unsigned.
+    liveAllocations.set(pointer >>> 0, numBytes);
+    liveAllocatedBytes += numBytes;
     return pointer;
-  };
-  Object.defineProperty(module, "_malloc", {
-    configurable: true,
-    enumerable: true,
-    get: () => guardedMalloc,
-    set: (replacement: (numBytes: number) => number) => {
-      rawMalloc = replacement;
-    },
+  });
+  wrapExport<(pointer: number) => void>(module, "_free", (raw) => (pointer: number) => {
+    const bytes = liveAllocations.get(pointer >>> 0);
+    if (bytes !== undefined) {
+      liveAllocations.delete(pointer >>> 0);
+      liveAllocatedBytes -= bytes;
+    }
+    raw().call(module, pointer);
   });
   guardedModules.add(module);
 }
@@ -124,6 +158,7 @@ export function checkWasmMemory(): void {
   if (module === undefined) return;
   const heapBytes = module.HEAPU8.buffer.byteLength;
   if (heapBytes > memoryLimitBytes) throw limitError(`the wasm heap is ${formatMiB(heapBytes)}`);
-  const liveBytes = liveTensorBytes();
-  if (liveBytes > memoryLimitBytes) throw limitError(`live tensors take ${formatMiB(liveBytes)}`);
+  if (liveAllocatedBytes > memoryLimitBytes) {
+    throw limitError(`live tensors take ${formatMiB(liveAllocatedBytes)}`);
+  }
 }

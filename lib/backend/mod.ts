@@ -1,6 +1,7 @@
 /**
  * Tensor backends: choosing and initialising tfjs backends, the wasm fixes (transposed matmul,
- * memory guard) and the embedding lookup whose gradient works everywhere.
+ * memory guard), the native-BLAS matmul of the `native` backend and the embedding lookup whose
+ * gradient works everywhere.
  *
  * @module
  */
@@ -12,9 +13,25 @@ export {
   DEFAULT_WASM_MEMORY_LIMIT_BYTES,
   installWasmMemoryGuard,
   setWasmMemoryLimit,
+  wasmLiveBytes,
   wasmMemoryLimit,
 } from "./memory_guard.ts";
 export type { WasmHeapModule } from "./memory_guard.ts";
+export {
+  BLAS_INSTALL_HINT,
+  BLAS_LIB_ENV,
+  blasLibraryAvailable,
+  blasLibraryCandidates,
+  loadBlasLibrary,
+  openBlasLibrary,
+} from "./blas_library.ts";
+export type { BlasLibrary } from "./blas_library.ts";
+export {
+  isNativeMatMulRegistered,
+  registerNativeMatMul,
+  unregisterNativeMatMul,
+} from "./native_matmul.ts";
+export { isWasmIdentityFixRegistered, registerWasmIdentityFix } from "./wasm_identity_fix.ts";
 export {
   isWasmMatMulFixRegistered,
   registerWasmMatMulFix,

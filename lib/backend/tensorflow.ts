@@ -23,7 +23,7 @@ export const TENSORFLOW_PACKAGES: readonly string[] = [
 ];
 
 /** How to install the native backend, quoted in every "not available" error. */
-export const TENSORFLOW_INSTALL_HINT = [
+export const TENSORFLOW_INSTALL_HINT: string = [
   "To use --backend tensorflow, install the native TensorFlow.js package in the project folder:",
   `  deno add npm:@tensorflow/tfjs-node@${TFJS_VERSION}`,
   `  deno install --allow-scripts=npm:@tensorflow/tfjs-node@${TFJS_VERSION}`,

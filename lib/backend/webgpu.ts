@@ -10,7 +10,7 @@
 import { existsSync, readdirSync } from "node:fs";
 
 /** How to get a WebGPU adapter, quoted when none is found. */
-export const WEBGPU_INSTALL_HINT = [
+export const WEBGPU_INSTALL_HINT: string = [
   "WebGPU needs a Vulkan driver: on Debian/Ubuntu install the loader and Mesa's driver",
   "(apt-get install libvulkan1 mesa-vulkan-drivers) and set XDG_RUNTIME_DIR (e.g. /tmp).",
   "On headless NVIDIA machines where the stock ICD (libGLX_nvidia.so.0) fails, point",

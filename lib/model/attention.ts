@@ -5,35 +5,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { attentionCore, scores, weightedValues } from "./attention_core.ts";
 import type { BlockParams, ForwardContext, KeyValue } from "./context.ts";
+import { leanReshape } from "./lean_ops.ts";
 import { layerNorm } from "./layer_norm.ts";
 import { linear } from "./linear.ts";
 import { applyRope } from "./rope.ts";
 
-/** `q @ kᵀ` for q (B, nh, Q, hd) and k (B, kvHeads, K, hd) → (B, nh, Q, K). */
-function scores(q: tf.Tensor4D, k: tf.Tensor4D): tf.Tensor4D {
-  const [b, nh, ql, hd] = q.shape;
-  const kl = k.shape[2];
-  if (k.shape[1] === nh) return tf.matMul(q, k, false, true);
-  // Multi-query: one key head shared by all query heads; fold the heads into the rows.
-  const s = tf.matMul(tf.reshape(q, [b, nh * ql, hd]), tf.reshape(k, [b, kl, hd]), false, true);
-  return tf.reshape(s, [b, nh, ql, kl]);
-}
-
-/** `p @ v` for p (B, nh, Q, K) and v (B, kvHeads, K, hd) → (B, nh, Q, hd). */
-function weightedValues(p: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
-  const [b, nh, ql, kl] = p.shape;
-  const hd = v.shape[3];
-  if (v.shape[1] === nh) return tf.matMul(p, v);
-  const out = tf.matMul(tf.reshape(p, [b, nh * ql, kl]), tf.reshape(v, [b, kl, hd]));
-  return tf.reshape(out, [b, nh, ql, hd]);
-}
-
 /** Splits (B, T, heads·hd) into (B, heads, T, hd). */
 function splitHeads(x: tf.Tensor, heads: number, headDim: number): tf.Tensor4D {
   const [b, t] = x.shape;
-  if (heads === 1) return tf.reshape(x, [b, 1, t, headDim]);
-  return tf.transpose(tf.reshape(x, [b, t, heads, headDim]), [0, 2, 1, 3]);
+  if (heads === 1) return leanReshape(x, [b, 1, t, headDim]) as tf.Tensor4D;
+  return tf.transpose(leanReshape(x, [b, t, heads, headDim]) as tf.Tensor4D, [0, 2, 1, 3]);
 }
 
 /**
@@ -70,13 +53,17 @@ export function attention(
     qh = applyRope(qh, ctx.rope.qSin, ctx.rope.qCos);
     kh = applyRope(kh, ctx.rope.kSin, ctx.rope.kCos);
   }
-  // softmax(q·kᵀ/√hd + bias) in float32; q is scaled first (fewer elements than the scores).
-  const qScaled = tf.mul(qh, 1 / Math.sqrt(dims.headDim)) as tf.Tensor4D;
-  const logits = tf.add(scores(qScaled, kh), ctx.bias) as tf.Tensor4D; // (B, nh, T, K)
-  let probs = tf.softmax(logits) as tf.Tensor4D;
-  probs = ctx.dropout(probs, config.attention_dropout) as tf.Tensor4D;
-  const out = weightedValues(probs, vh); // (B, nh, T, hd)
-  const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, dims.d]); // (B, T, C)
+  let out: tf.Tensor4D; // (B, nh, T, hd)
+  if (ctx.training && config.attention_dropout > 0) {
+    // softmax(q·kᵀ/√hd + bias) in float32; q is scaled first (fewer elements than the scores).
+    const qScaled = tf.mul(qh, 1 / Math.sqrt(dims.headDim)) as tf.Tensor4D;
+    const logits = tf.add(scores(qScaled, kh), ctx.bias) as tf.Tensor4D; // (B, nh, T, K)
+    const probs = tf.softmax(logits) as tf.Tensor4D;
+    out = weightedValues(ctx.dropout(probs, config.attention_dropout) as tf.Tensor4D, vh);
+  } else {
+    out = attentionCore(qh, kh, vh, ctx.bias); // the same computation with a lean gradient
+  }
+  const merged = leanReshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, dims.d]); // (B, T, C)
   const att = linear(
     merged,
     p("attn_out.weight") as tf.Tensor2D,

@@ -9,6 +9,7 @@ import { activation } from "./activation.ts";
 import { attention } from "./attention.ts";
 import type { BlockParams, ForwardContext, KeyValue } from "./context.ts";
 import { layerNorm } from "./layer_norm.ts";
+import { leanAdd } from "./lean_ops.ts";
 import { linear } from "./linear.ts";
 
 function norm(x: tf.Tensor, p: BlockParams, name: string, ctx: ForwardContext): tf.Tensor {
@@ -48,7 +49,7 @@ export function blockForward(
     const fused = proj(norm(x, p, "norm", ctx), p, "fused_attn_ff_proj");
     const [q, k, v, ff] = tf.split(fused, [dims.d, dims.kvDim, dims.kvDim, dims.hidden], -1);
     const { att, present } = attention(q, k, v, p, layerPast, useCache, ctx);
-    const out = tf.add(tf.add(x, drop(mlpOut(ff, p, ctx))), drop(att));
+    const out = leanAdd(leanAdd(x, drop(mlpOut(ff, p, ctx))), drop(att));
     return { x: out, present };
   }
   const h = norm(x, p, "attn_norm", ctx);
@@ -61,7 +62,7 @@ export function blockForward(
     [q, k, v] = tf.split(proj(h, p, "att_proj"), [dims.d, dims.kvDim, dims.kvDim], -1);
   }
   const { att, present } = attention(q, k, v, p, layerPast, useCache, ctx);
-  const afterAttn = tf.add(x, drop(att));
+  const afterAttn = leanAdd(x, drop(att));
   const ff = proj(norm(afterAttn, p, "ff_norm", ctx), p, "ff_proj");
-  return { x: tf.add(afterAttn, drop(mlpOut(ff, p, ctx))), present };
+  return { x: leanAdd(afterAttn, drop(mlpOut(ff, p, ctx))), present };
 }

@@ -23,6 +23,8 @@ export interface ForwardContext {
   bias: tf.Tensor4D;
   /** RoPE angles for queries (positions K-Q..K-1) and keys (0..K-1), each (len, hd/2). */
   rope: { qSin: tf.Tensor2D; qCos: tf.Tensor2D; kSin: tf.Tensor2D; kCos: tf.Tensor2D } | null;
+  /** Training mode (dropout active). */
+  training: boolean;
   /** Applies dropout with probability `rate` in training mode; the identity otherwise. */
   dropout: (x: tf.Tensor, rate: number) => tf.Tensor;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 export { Olmo } from "./olmo.ts";
-export type { ForwardOptions, OlmoOptions, OlmoOutput } from "./olmo.ts";
+export type { ForwardOptions, OlmoOptions, OlmoOutput, OutputHead } from "./olmo.ts";
 export type { KeyValue } from "./context.ts";
 export { modelDims, validateModelConfig } from "./dims.ts";
 export type { ModelDims } from "./dims.ts";

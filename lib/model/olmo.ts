@@ -17,6 +17,7 @@ import { type ModelDims, modelDims, validateModelConfig } from "./dims.ts";
 import { numFwdFlops, trainFlopsPerToken } from "./flops.ts";
 import { initialValue } from "./init.ts";
 import { layerNorm } from "./layer_norm.ts";
+import { leanAdd } from "./lean_ops.ts";
 import { linear } from "./linear.ts";
 import { blockPrefix, isEmbeddingParam, parameterSpecs } from "./params.ts";
 import { Rng } from "./random.ts";
@@ -46,6 +47,16 @@ export interface ForwardOptions {
   lastLogitsOnly?: boolean;
   /** Training mode: dropout active (OLMo `model.train()`). Default false (eval). */
   training?: boolean;
+}
+
+/** The output projection of `Olmo.outputHead`: `logits = (hidden · weightᵀ + bias) · scale`. */
+export interface OutputHead {
+  /** (embedding_size, d_model): `wte` when tied, else `ff_out`. */
+  weight: tf.Tensor2D;
+  /** (embedding_size,) `ff_out.bias`, when untied with biases. */
+  bias?: tf.Tensor1D;
+  /** `1/√d_model` under `scale_logits`, else 1. */
+  scale: number;
 }
 
 /** Result of `Olmo.forward`; the caller owns (and disposes) every tensor. */
@@ -135,6 +146,25 @@ export class Olmo {
    * holds un-rotated keys. Differentiable with respect to `params`.
    */
   forward(inputIds: tf.Tensor2D, opts: ForwardOptions = {}): OlmoOutput {
+    const { hidden, attnKeyValues } = this.hiddenStates(inputIds, opts);
+    const logits = tf.tidy(() => {
+      const head = this.outputHead();
+      const l = linear(hidden, head.weight, head.bias); // (B, S, E)
+      return head.scale === 1 ? l : tf.mul(l, head.scale);
+    });
+    hidden.dispose();
+    return { logits: logits as tf.Tensor3D, attnKeyValues };
+  }
+
+  /**
+   * The final hidden states (after `ln_f`): `forward` without the output projection, for losses
+   * that apply {@link outputHead} themselves (e.g. in chunks). Same options and cache as
+   * `forward`; the caller owns the returned tensors.
+   */
+  hiddenStates(
+    inputIds: tf.Tensor2D,
+    opts: ForwardOptions = {},
+  ): { hidden: tf.Tensor3D; attnKeyValues: KeyValue[] | null } {
     const { config, dims } = this;
     if (inputIds.rank !== 2) {
       throw new Error(`forward: inputIds must be (B, S), got [${inputIds.shape}]`);
@@ -155,7 +185,7 @@ export class Olmo {
       let x = embedding(this.#param("transformer.wte.weight") as tf.Tensor2D, inputIds); // (B, S, C)
       if (dims.absolutePositions) {
         const pos = tf.range(pastLength, keyLen, 1, "int32");
-        x = tf.add(x, embedding(this.#param("transformer.wpe.weight") as tf.Tensor2D, pos));
+        x = leanAdd(x, embedding(this.#param("transformer.wpe.weight") as tf.Tensor2D, pos));
       }
       const ctx: ForwardContext = {
         config,
@@ -170,6 +200,7 @@ export class Olmo {
           alibi: config.alibi ? { biasMax: config.alibi_bias_max } : null,
         }),
         rope: null,
+        training,
         dropout: (t, rate) =>
           training && rate > 0 ? tf.dropout(t, rate, undefined, this.#dropoutRng.nextSeed()) : t,
       };
@@ -188,9 +219,16 @@ export class Olmo {
       for (let i = 0; i < config.n_layers; i++) {
         const prefix = blockPrefix(i, config.block_group_size);
         const lookup = (suffix: string) => this.params.get(prefix + suffix);
-        const out = blockForward(x, lookup, past ? past[i] : null, useCache, ctx);
+        // A scope per block: its intermediates are freed when it ends (the gradient tape keeps
+        // what the backward pass needs), so a training step's forward pass does not hold every
+        // intermediate of every layer at once.
+        const input = x;
+        const out = tf.tidy(() => {
+          const r = blockForward(input, lookup, past ? past[i] : null, useCache, ctx);
+          return { x: r.x, present: r.present ?? [] };
+        });
         x = out.x;
-        if (out.present) presents.push(out.present);
+        if (useCache) presents.push(out.present as KeyValue);
       }
       if (opts.lastLogitsOnly) x = tf.slice(x, [0, seqLen - 1, 0], [-1, 1, -1]); // (B, 1, C)
       x = layerNorm(
@@ -199,20 +237,31 @@ export class Olmo {
         this.params.get("transformer.ln_f.weight") as tf.Tensor1D | undefined,
         this.params.get("transformer.ln_f.bias") as tf.Tensor1D | undefined,
       );
-      let logits = config.weight_tying
-        ? linear(x, this.#param("transformer.wte.weight") as tf.Tensor2D)
-        : linear(
-          x,
-          this.#param("transformer.ff_out.weight") as tf.Tensor2D,
-          this.params.get("transformer.ff_out.bias") as tf.Tensor1D | undefined,
-        );
-      if (config.scale_logits) logits = tf.mul(logits, 1 / Math.sqrt(config.d_model));
-      return { logits, presents };
+      return { hidden: x, presents };
     });
     return {
-      logits: result.logits as tf.Tensor3D,
+      hidden: result.hidden as tf.Tensor3D,
       attnKeyValues: useCache ? result.presents : null,
     };
+  }
+
+  /**
+   * The output projection (spec §2.3): `logits = (hidden · weightᵀ + bias) · scale`, with the
+   * tied `wte` or the untied `ff_out`, and `scale = 1/√d_model` under `scale_logits`, else 1.
+   */
+  outputHead(): OutputHead {
+    const { config } = this;
+    return config.weight_tying
+      ? { weight: this.#param("transformer.wte.weight") as tf.Tensor2D, scale: this.#logitScale() }
+      : {
+        weight: this.#param("transformer.ff_out.weight") as tf.Tensor2D,
+        bias: this.params.get("transformer.ff_out.bias") as tf.Tensor1D | undefined,
+        scale: this.#logitScale(),
+      };
+  }
+
+  #logitScale(): number {
+    return this.config.scale_logits ? 1 / Math.sqrt(this.config.d_model) : 1;
   }
 
   #checkPast(past: KeyValue[], batch: number): number {

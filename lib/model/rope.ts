@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { leanGradient } from "../util/lean_grad.ts";
 
 /**
  * sin and cos of the rotation angles for positions `start .. start+count-1`, each (count, hd/2):
@@ -47,13 +48,27 @@ export function ropeAngles(
 /**
  * Rotates `t` (B, h, T, hd) with per-position `sin`/`cos` (T, hd/2):
  * `t·cos + rotate_half(t)·sin` where `rotate_half(x) = cat(-x[hd/2:], x[:hd/2])`, i.e.
- * `[x1·c - x2·s, x2·c + x1·s]`.
+ * `[x1·c - x2·s, x2·c + x1·s]`. A custom op: the gradient is the inverse rotation of the
+ * incoming gradient, so only the (small) tables are kept for the backward pass.
  */
 export function applyRope(t: tf.Tensor4D, sin: tf.Tensor2D, cos: tf.Tensor2D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [x1, x2] = tf.split(t, 2, -1); // each (B, h, T, hd/2)
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor4D;
+    const save = args[1] as tf.GradSaveFunc;
+    save([sin, cos]);
+    const [x1, x2] = tf.split(x, 2, -1); // each (B, h, T, hd/2)
     const first = tf.sub(tf.mul(x1, cos), tf.mul(x2, sin));
     const second = tf.add(tf.mul(x2, cos), tf.mul(x1, sin));
-    return tf.concat([first, second], -1) as tf.Tensor4D;
+    return {
+      value: tf.concat([first, second], -1),
+      gradFunc: leanGradient((dy, saved) => {
+        const [s, c] = saved;
+        const [d1, d2] = tf.split(dy, 2, -1);
+        const dx1 = tf.add(tf.mul(d1, c), tf.mul(d2, s));
+        const dx2 = tf.sub(tf.mul(d2, c), tf.mul(d1, s));
+        return tf.concat([dx1, dx2], -1);
+      }),
+    };
   });
+  return op(t) as tf.Tensor4D;
 }

@@ -67,6 +67,17 @@ export function disposeLionWScalars(s: LionWScalars): void {
   ]);
 }
 
+/**
+ * `sign(x)` with `sign(0) = 0`, exact for every float. Not `tf.sign`: the wasm backend's Sign
+ * kernel (tfjs 4.22) returns 0 for |x| below about 1e-6, which silently skips LionW updates of
+ * parameters with small gradients.
+ */
+export function exactSign(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() =>
+    tf.sub(tf.cast(tf.greater(x, 0), "float32"), tf.cast(tf.less(x, 0), "float32"))
+  );
+}
+
 /** New values of one LionW update plus this tensor's share of the cosine-similarity metric. */
 export interface LionWResult {
   /** Updated parameter. */
@@ -93,7 +104,7 @@ export function lionwUpdate(
 ): LionWResult {
   const decayed = s.decay ? tf.mul(param, s.decay) : param;
   const update = tf.add(tf.mul(expAvg, s.beta1), tf.mul(grad, s.oneMinusBeta1));
-  const signed = tf.sign(update);
+  const signed = exactSign(update);
   const p = tf.add(decayed, tf.mul(s.negLr, signed));
   const m = tf.add(tf.mul(expAvg, s.beta2), tf.mul(s.oneMinusBeta2, grad));
   return {

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { leanGradient } from "../util/lean_grad.ts";
 
 /** PaLM's z-loss coefficient used by OLMo (`softmax_auxiliary_loss`). */
 export const Z_LOSS_COEF = 1e-4;
@@ -87,21 +88,28 @@ export function lmTrainingLoss(
     save([x, lse, flatLabels, flatWeights, count]);
     return {
       value: tf.mul(total, opts.scale) as tf.Scalar,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      gradFunc: leanGradient((dy, saved) => {
         const [xs, lseS, savedLabels, savedWeights, savedCount] = saved;
-        const probs = tf.exp(tf.sub(xs, tf.expandDims(lseS, 1))); // softmax (N, E)
-        // d ce / d x = (softmax - onehot) * w / count
-        const rowScale = tf.div(savedWeights, savedCount); // (N,)
-        const onehot = tf.oneHot(savedLabels as tf.Tensor1D, e); // (N, E)
-        let grad = tf.mul(tf.sub(probs, onehot), tf.expandDims(rowScale, 1));
-        if (opts.zLoss) {
-          // d z / d x = coef * 2 * lse / N * softmax
-          const zScale = tf.mul(lseS, (2 * Z_LOSS_COEF) / n); // (N,)
-          grad = tf.add(grad, tf.mul(probs, tf.expandDims(zScale, 1)));
-        }
-        const scaled = tf.mul(grad, tf.mul(dy as tf.Tensor, opts.scale));
-        return tf.reshape(scaled, [b, s, e]);
-      },
+        // d loss / d x = (softmax − onehot)·w/count [+ coef·2·lse/N·softmax], times dy·scale.
+        // Built as softmax·rowCoef, then the label entries corrected in place of a one-hot, so
+        // at most three (N, E) buffers are alive at once (the logits can be 100s of MiB).
+        const outer = tf.mul(dy, opts.scale); // scalar
+        const ceCoef = tf.mul(tf.div(savedWeights, savedCount), outer); // (N,)
+        const rowCoef = opts.zLoss // (N,)
+          ? tf.add(ceCoef, tf.mul(tf.mul(lseS, (2 * Z_LOSS_COEF) / n), outer))
+          : ceCoef;
+        const probs = tf.tidy(() => tf.exp(tf.sub(xs, tf.expandDims(lseS, 1)))); // (N, E)
+        xs.dispose(); // the saved logits are not needed any more
+        const scaled = tf.mul(probs, tf.expandDims(rowCoef, 1)); // (N, E)
+        probs.dispose();
+        const rowsIdx = tf.range(0, n, 1, "int32");
+        const flatIdx = tf.add(tf.mul(rowsIdx, tf.scalar(e, "int32")), savedLabels);
+        const atLabel = tf.sub(tf.gather(tf.reshape(scaled, [-1]), flatIdx), ceCoef); // (N,)
+        const idx = tf.stack([rowsIdx, savedLabels as tf.Tensor1D], 1); // (N, 2)
+        const grad = tf.tensorScatterUpdate(scaled, idx, atLabel); // (N, E)
+        scaled.dispose();
+        return tf.reshape(grad, [b, s, e]);
+      }),
     };
   });
   const loss = fused(logits) as tf.Scalar;

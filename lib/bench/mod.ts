@@ -1,0 +1,43 @@
+/**
+ * The benchmark harness (`deno task bench`): training speed with MFU against a measured matmul
+ * ceiling, kernel profiles, generation and data-loader speed, MPI collectives, and reporting as
+ * tables or JSON lines.
+ *
+ * @module
+ */
+export { BENCH_CONFIG_NAMES, PYTORCH_REFERENCE } from "./reference.ts";
+export type { PytorchReference } from "./reference.ts";
+export { loadAverage1m, machineInfo, median, processCpuSeconds, residentBytes } from "./stats.ts";
+export type { MachineInfo } from "./stats.ts";
+export { measureMatmulCeiling } from "./matmul_ceiling.ts";
+export type { MatmulCeiling, MatmulCeilingOptions, MatmulSizeResult } from "./matmul_ceiling.ts";
+export { buildTrainStep, randomBatch } from "./train_step.ts";
+export type { TrainStepOptions, TrainStepRig } from "./train_step.ts";
+export { benchTraining, wasmHeapBytes } from "./train_bench.ts";
+export type { TrainBenchOptions, TrainBenchResult } from "./train_bench.ts";
+export { formatKernelTimes, profileKernels } from "./profile.ts";
+export type { KernelProfile, KernelTime } from "./profile.ts";
+export { benchDataLoader } from "./data_bench.ts";
+export type { DataBenchOptions, DataBenchResult } from "./data_bench.ts";
+export { formatReport, toJsonLine } from "./report.ts";
+export type {
+  BenchRecord,
+  CollectiveRecord,
+  DataRecord,
+  DistributedTrainRecord,
+  GenerateRecord,
+  MachineRecord,
+  MatmulRecord,
+  NoteRecord,
+  ProfileRecord,
+  TrainRecord,
+} from "./report.ts";
+export { generationPlan, loadBenchConfig, runBenchSuite } from "./suite.ts";
+export type { BenchConfigRef, BenchSuiteOptions } from "./suite.ts";
+export {
+  allReduceMeanSync,
+  DISTRIBUTED_WORKER_FLAG,
+  runDistributedWorker,
+  spawnDistributedBench,
+} from "./distributed_bench.ts";
+export type { DistributedBenchOptions, SpawnDistributedOptions } from "./distributed_bench.ts";

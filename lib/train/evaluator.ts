@@ -1,0 +1,161 @@
+/**
+ * In-loop language-model evaluation (OLMo `Trainer.eval` with `lm` evaluators, spec §6.4).
+ *
+ * Each evaluator reads its `data` (`paths`, one metric under the evaluator's label; or labelled
+ * `datasets`, one metric per dataset label) in `max_sequence_length` windows, in a seeded
+ * shuffled order split across ranks (OLMo's `DistributedSampler(shuffle=True, seed=cfg.seed)`,
+ * here with numpy's PCG64 permutation, the same one the training order uses), optionally only
+ * the first `subset_num_batches` batches. The metric is the mean over sequences of each
+ * sequence's mean next-token loss over all S−1 positions:
+ * `eval/{label}/CrossEntropyLoss` and `eval/{label}/Perplexity = exp(loss)`.
+ *
+ * `downstream` evaluators (multiple-choice tasks from Hugging Face datasets, which cannot be
+ * downloaded here) are accepted in configs and skipped with one warning.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { EvaluatorConfig, TrainConfig } from "../config/mod.ts";
+import { DataCollator } from "../data/collator.ts";
+import { IterableDataset } from "../data/iterable_dataset.ts";
+import { memMapDatasetFromDataConfig } from "../data/memmap_dataset.ts";
+import type { MemMapInstance } from "../data/memmap_dataset.ts";
+import type { Communicator } from "../distributed/world.ts";
+import type { Olmo } from "../model/olmo.ts";
+import { nextTokenTargets, perSequenceEvalLoss } from "./loss.ts";
+
+/** The collectives and rank information evaluation needs. */
+export type EvalWorld = Pick<Communicator, "rank" | "size" | "allReduceSum">;
+
+/** An `lm` evaluator over one `EvaluatorConfig`. */
+export class LmEvaluator {
+  /** The evaluator's label (the metric name for `paths` data). */
+  readonly label: string;
+  /** Instances per batch on this rank. */
+  readonly batchSize: number;
+  /** Batches evaluated per call on this rank. */
+  readonly numBatches: number;
+  /** Metric labels, sorted: the evaluator label, or each `datasets` label. */
+  readonly metricLabels: string[];
+  readonly #order: IterableDataset<MemMapInstance>;
+  readonly #collator: DataCollator;
+  readonly #world: EvalWorld;
+  readonly #dropLast: boolean;
+
+  /**
+   * Opens the evaluator's data (throws an `Error` naming `evaluators[i]` when it is missing or
+   * empty). `index` is the evaluator's position in the config, for messages.
+   */
+  constructor(ec: EvaluatorConfig, cfg: TrainConfig, world: EvalWorld, index = 0) {
+    const where = `evaluators[${index}] (${ec.label})`;
+    this.label = ec.label;
+    this.#world = world;
+    this.#dropLast = ec.data.drop_last;
+    let dataset;
+    try {
+      dataset = memMapDatasetFromDataConfig(ec.data, cfg.model.max_sequence_length);
+      if (dataset.length === 0) throw new Error("its token files hold no complete instance");
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    }
+    this.metricLabels = ec.data.datasets != null
+      ? Object.keys(ec.data.datasets).sort()
+      : [ec.label];
+    this.#order = new IterableDataset(dataset, {
+      seed: cfg.seed,
+      shuffle: true,
+      dropLast: ec.data.drop_last,
+      worldSize: world.size,
+      rank: world.rank,
+    });
+    let batchSize = ec.device_eval_batch_size ?? cfg.device_eval_batch_size;
+    if (ec.data.drop_last) batchSize = Math.min(batchSize, Math.floor(dataset.length / world.size));
+    if (!(batchSize > 0)) {
+      throw new Error(
+        `${where}: too little data for one batch per rank (${dataset.length} instances)`,
+      );
+    }
+    this.batchSize = batchSize;
+    const perRank = this.#order.length;
+    const all = ec.data.drop_last
+      ? Math.floor(perRank / batchSize)
+      : Math.ceil(perRank / batchSize);
+    const subset = ec.subset_num_batches ?? cfg.eval_subset_num_batches;
+    this.numBatches = subset > 0 ? Math.min(subset, all) : all;
+    this.#collator = DataCollator.fromTrainConfig(cfg);
+  }
+
+  /**
+   * Evaluates `model` (eval mode: no dropout) and returns `eval/{label}/CrossEntropyLoss` and
+   * `eval/{label}/Perplexity` per metric label with data, averaged over all ranks' sequences.
+   * `onBatch(i, n)` is called after each batch (1-based `i`).
+   */
+  async evaluate(
+    model: Olmo,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Record<string, number>> {
+    const slot = new Map(this.metricLabels.map((l, i) => [l, i]));
+    const sums = new Float64Array(2 * this.metricLabels.length); // [sum, count] per label
+    const items = this.#order[Symbol.iterator]();
+    for (let b = 0; b < this.numBatches; b++) {
+      const batch: MemMapInstance[] = [];
+      while (batch.length < this.batchSize) {
+        const r = items.next();
+        if (r.done) break;
+        batch.push(r.value);
+      }
+      if (batch.length === 0 || (this.#dropLast && batch.length < this.batchSize)) break;
+      const collated = this.#collator.collate(batch);
+      const [bs, seqLen] = collated.inputIds.shape;
+      const losses = tf.tidy(() => {
+        const ids = tf.tensor2d(collated.inputIds.data, [bs, seqLen], "int32"); // (B, S)
+        const { logits } = model.forward(ids, { training: false }); // (B, S, E)
+        const { labels, weights } = nextTokenTargets(ids);
+        return perSequenceEvalLoss(logits, labels, weights); // (B,)
+      });
+      const values = await losses.data();
+      losses.dispose();
+      batch.forEach((item, i) => {
+        const label = (item.metadata?.label as string | undefined) ?? this.label;
+        const k = slot.get(label) ?? slot.get(this.label);
+        if (k === undefined) throw new Error(`evaluator ${this.label}: unknown label '${label}'`);
+        sums[2 * k] += values[i];
+        sums[2 * k + 1] += 1;
+      });
+      onBatch?.(b + 1, this.numBatches);
+    }
+    await this.#world.allReduceSum(sums);
+    const out: Record<string, number> = {};
+    this.metricLabels.forEach((label, k) => {
+      if (sums[2 * k + 1] === 0) return; // OLMo skips labels without data (NaN)
+      const loss = sums[2 * k] / sums[2 * k + 1];
+      out[`eval/${label}/CrossEntropyLoss`] = loss;
+      out[`eval/${label}/Perplexity`] = Math.exp(loss);
+    });
+    return out;
+  }
+}
+
+/**
+ * Builds the `lm` evaluators of `cfg.evaluators`. `downstream` ones are skipped with a single
+ * warning through `warn` naming them all.
+ */
+export function buildEvaluators(
+  cfg: TrainConfig,
+  world: EvalWorld,
+  warn: (message: string) => void,
+): LmEvaluator[] {
+  const skipped = cfg.evaluators.filter((e) => e.type === "downstream").map((e) => e.label);
+  if (skipped.length > 0) {
+    warn(
+      `skipping ${skipped.length} downstream evaluator(s) (${skipped.join(", ")}): they need ` +
+        "multiple-choice data sets from the Hugging Face Hub, which olmo-ts does not download; " +
+        "only lm (perplexity) evaluators run",
+    );
+  }
+  const out: LmEvaluator[] = [];
+  cfg.evaluators.forEach((ec, i) => {
+    if (ec.type === "lm") out.push(new LmEvaluator(ec, cfg, world, i));
+  });
+  return out;
+}

@@ -1,0 +1,45 @@
+/**
+ * Training: OLMo's trainer loop (`Trainer`), the whole start-up sequence of `deno task train`
+ * (`runTraining`), one optimizer step (`runTrainStep`), in-loop LM evaluation, the run's metric
+ * files, progress display, losses, throughput and console formatting.
+ *
+ * @module
+ */
+export type { RunTrainingOptions, RunTrainingResult } from "./run.ts";
+export { runTraining } from "./run.ts";
+export type { FitResult, StopReason, TrainerOptions } from "./trainer.ts";
+export { Trainer } from "./trainer.ts";
+export type { TrainStepContext, TrainStepResult } from "./train_step.ts";
+export { accumulateGradients, NonFiniteLossError, runTrainStep } from "./train_step.ts";
+export type { GradientSync } from "./gradient_sync.ts";
+export { LOCAL_GRADIENT_SYNC } from "./gradient_sync.ts";
+export type { RankInfo, TrainBatchesOptions } from "./train_data.ts";
+export { buildTrainDataset, TRAIN_DATA_DIR, TrainBatches } from "./train_data.ts";
+export type { EvalWorld } from "./evaluator.ts";
+export { buildEvaluators, LmEvaluator } from "./evaluator.ts";
+export type { DropoutRngState, RestoreSettings, TrainCounters } from "./state.ts";
+export {
+  advanceCounters,
+  countersFromState,
+  dropoutSeed,
+  initialCounters,
+  trainerStateOf,
+} from "./state.ts";
+export type { RestoredCheckpoint, SaveInputs } from "./checkpointing.ts";
+export { readTrainingCheckpoint, saveTrainingCheckpoint } from "./checkpointing.ts";
+export type { MetricsRecord } from "./metrics_sink.ts";
+export { LOSS_PLOT_FILE, METRICS_FILE, MetricsSink, readMetricsFile } from "./metrics_sink.ts";
+export type { ProgressInfo, TrainProgressOptions } from "./progress.ts";
+export { formatDuration, TrainProgress } from "./progress.ts";
+export type { TrainLogger } from "./log.ts";
+export { consoleLogger, SILENT_LOGGER } from "./log.ts";
+export type { PeakFlops } from "./peak_flops.ts";
+export { measureMatmulFlops, PEAK_FLOPS_ENV, resolvePeakFlops } from "./peak_flops.ts";
+export type { MissingDataContext } from "./missing_data.ts";
+export { MissingDataError, missingDataKey, missingDataMessage } from "./missing_data.ts";
+export type { LmLoss } from "./loss.ts";
+export { lmTrainingLoss, nextTokenTargets, perSequenceEvalLoss, Z_LOSS_COEF } from "./loss.ts";
+export { SpeedMonitor } from "./speed_monitor.ts";
+export { formatMetric, formatMetricsBlock } from "./format.ts";
+export type { Series } from "./plot.ts";
+export { lossCurveSvg } from "./plot.ts";

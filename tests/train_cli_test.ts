@@ -1,0 +1,85 @@
+/**
+ * `deno task train` end to end, as a user runs it (a subprocess of `scripts/train.ts`): a tiny
+ * config trains, evaluates and checkpoints into its run folder; a restart continues it without
+ * `--save_overwrite`; a config whose data is missing fails fast with instructions.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readMetricsFile } from "../lib/train/metrics_sink.ts";
+import { REPO_ROOT } from "./_shared.ts";
+import { makeTinyEnv, writeTinyConfigYaml } from "./_train_fixture.ts";
+
+async function train(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(REPO_ROOT, "scripts", "train.ts"), ...args],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("deno task train: a tiny run writes metrics, plot, checkpoints and links; restarts", async () => {
+  const env = await makeTinyEnv();
+  try {
+    const config = join(env.dir, "tiny-e2e.yaml");
+    await writeTinyConfigYaml(env, config, join(env.dir, "runs", "${run_name}"), {
+      run_name: null,
+      evaluators: [{ label: "held-out", data: { paths: [env.validation] } }],
+      eval_interval: 3,
+      console_log_interval: 2,
+      save_num_checkpoints_to_keep: 2,
+    });
+    const first = await train([config, "--backend=wasm"]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /run_name is not set; using 'tiny-e2e'/);
+    assert.match(first.stdout, /\[step=2\/6\]\n {4}train\/CrossEntropyLoss=/);
+    assert.match(first.stdout, /\[held-out\]\n {4}eval\/held-out\/CrossEntropyLoss=/);
+
+    const run = join(env.dir, "runs", "tiny-e2e");
+    const records = await readMetricsFile(join(run, "metrics.jsonl"));
+    const trainSteps = records.filter((r) => "train/CrossEntropyLoss" in r).map((r) => r.step);
+    const evalSteps = records.filter((r) => "eval/held-out/Perplexity" in r).map((r) => r.step);
+    assert.deepEqual(trainSteps, [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(evalSteps, [3, 6]);
+    for (const name of ["optim/total_grad_norm", "optim/learning_rate_group0"]) {
+      assert.ok(records.every((r) => !("train/CrossEntropyLoss" in r) || name in r), name);
+    }
+    assert.match(await Deno.readTextFile(join(run, "loss.svg")), /^<svg[^]*held-out[^]*<\/svg>\n$/);
+    assert.match(await Deno.readTextFile(join(run, "config.yaml")), /^run_name: tiny-e2e$/m);
+    // 64 instances of 16 tokens: the global order is 64 uint32 indices.
+    assert.equal((await Deno.stat(join(run, "train_data", "global_indices.npy"))).size, 64 * 4);
+    // Keep 2 sharded checkpoints: step0 (pre-train) was pruned at step 6.
+    await assert.rejects(() => Deno.stat(join(run, "step0")));
+    for (const d of ["step3", "step6", "step6-unsharded"]) {
+      assert.ok((await Deno.stat(join(run, d))).isDirectory, d);
+    }
+    assert.equal(await Deno.readLink(join(run, "latest")), "step6");
+    assert.equal(await Deno.readLink(join(run, "latest-unsharded")), "step6-unsharded");
+
+    // Restart into the same folder from its latest checkpoint, two more steps.
+    const again = await train([config, `--load_path=${join(run, "latest")}`, "--max_duration=8"]);
+    assert.equal(again.code, 0, again.stderr);
+    const after = await readMetricsFile(join(run, "metrics.jsonl"));
+    assert.deepEqual(
+      after.filter((r) => "train/CrossEntropyLoss" in r).map((r) => r.step),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    assert.equal(await Deno.readLink(join(run, "latest-unsharded")), "step8-unsharded");
+  } finally {
+    await Deno.remove(env.dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task train configs/c4-tiny.yaml without C4 data fails fast with instructions", async () => {
+  const r = await train([join(REPO_ROOT, "configs", "c4-tiny.yaml")]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /the training data \(data\.paths\) is missing/);
+  assert.match(r.stderr, /deno task prepare-data .* --tokenizer gpt2/);
+  assert.match(r.stderr, /configs\/quickstart-brown\.yaml/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+});
