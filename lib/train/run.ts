@@ -110,6 +110,12 @@ export async function runTraining(
         "save_folder/metrics.jsonl (wandb.log_interval still sets when optim/* metrics are collected)",
     );
   }
+  if (input.remote_save_folder !== null) {
+    log.warn(
+      `remote_save_folder=${input.remote_save_folder}: uploads are not implemented; ` +
+        "checkpoints stay in save_folder",
+    );
+  }
   const cfg = deriveTrainConfig(input, world.size);
   await prepareSaveFolder(cfg, world);
   await world.barrier();
