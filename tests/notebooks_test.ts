@@ -176,13 +176,16 @@ Deno.test({
       ...cellText(cellById(nb, "loss-plot")).matchAll(/step (\d+): (\S+?)[,\n]/g),
     ];
     assert.ok(validation.length >= 1, "validation losses printed");
-    assert.equal(Number(validation.at(-1)![1]), steps, "validated at the last step");
+    // Evaluated every floor(steps / 2) steps, so at the last step or the one before it.
+    assert.ok(Number(validation.at(-1)![1]) >= steps - 1, "validated at the end");
     for (const [, , loss] of validation) assert.ok(Number(loss) < Math.log(4096), loss);
 
     const rows = tableRows(onlyData(nb, "generate", "text/markdown"));
     const checkpointSteps = [...new Set(rows.map((r) => Number(r[0])))];
-    assert.equal(checkpointSteps[0], 0, "the step-0 checkpoint");
-    assert.equal(checkpointSteps.at(-1), steps, "the final checkpoint");
+    // Saved every floor(steps / 2) steps from step 0, and at the end.
+    const half = Math.floor(steps / 2);
+    const expected = 2 * half === steps ? [0, half, steps] : [0, half, 2 * half, steps];
+    assert.deepEqual(checkpointSteps, expected, "checkpoint steps");
     assert.equal(rows.length, 2 * checkpointSteps.length, "two prompts per checkpoint");
     for (const row of rows) assert.ok(row[2].length > 0 && row[3].length > 0, `${row}`);
   },
