@@ -1,0 +1,144 @@
+/**
+ * Fixtures and checks of the README docs test (`tests/readme_test.ts`): the README's placeholder
+ * paths made real in the scratch workspace (`my-data/`, `runs/my-run`, `configs/my-run.yaml`,
+ * `hosts.txt`) and checks shared by several README commands.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readMetricsFile } from "../lib/train/metrics_sink.ts";
+import { listDir } from "./_cli.ts";
+import { exists, read, sh } from "./_readme.ts";
+
+/** A seeded uniform generator in [0, 1) (mulberry32), for reproducible fixture text. */
+function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Writes the `my-data/` placeholder: 40 documents of made-up words (20 as JSON lines, 20 in a
+ * .txt file), varied enough for a byte-level BPE to reach 8192 tokens at minimum frequency 2.
+ */
+export async function writeMyData(dir: string): Promise<void> {
+  const random = seededRandom(8192);
+  const words = Array.from({ length: 4000 }, () => {
+    const length = 3 + Math.floor(random() * 7);
+    return Array.from({ length }, () => String.fromCharCode(97 + Math.floor(random() * 26)))
+      .join("");
+  });
+  const documents = Array.from(
+    { length: 40 },
+    () =>
+      Array.from({ length: 400 }, () => words[Math.floor(words.length * random() ** 2)]).join(" "),
+  );
+  await Deno.mkdir(dir, { recursive: true });
+  const jsonl = documents.slice(0, 20).map((text) => JSON.stringify({ text }) + "\n").join("");
+  await Deno.writeTextFile(join(dir, "part-0.jsonl"), jsonl);
+  await Deno.writeTextFile(join(dir, "part-1.txt"), documents.slice(20).join("\n\n") + "\n");
+}
+
+/** Asserts a folder holds (at least) the given entries. */
+export function assertHas(dir: string, names: string[]): void {
+  const entries = listDir(dir);
+  for (const name of names) assert.ok(entries.includes(name), `${dir} lacks ${name}: ${entries}`);
+}
+
+/** The training steps recorded in a run's metrics.jsonl. */
+export async function trainSteps(runDir: string): Promise<number[]> {
+  const records = await readMetricsFile(join(runDir, "metrics.jsonl"));
+  return records.filter((r) => "train/CrossEntropyLoss" in r).map((r) => r.step);
+}
+
+/**
+ * The `runs/my-run` placeholder: a copy of the quick-start run whose last sharded checkpoint is
+ * renamed `step1000` (with `latest` pointing at it) and whose unsharded ones are left out.
+ */
+export async function ensureMyRun(ws: string): Promise<string> {
+  const run = join(ws, "runs", "my-run");
+  if (await exists(run)) return run;
+  const source = join(ws, "runs", "quickstart-brown");
+  const last = await Deno.readLink(join(source, "latest"));
+  await Deno.mkdir(run);
+  await sh(ws, `cp -r ${source}/{config.yaml,metrics.jsonl,train_data} ${run}/`);
+  await sh(ws, `cp -r ${source}/${last} ${run}/step1000`);
+  await Deno.symlink("step1000", join(run, "latest"));
+  return run;
+}
+
+/** Removes what an earlier unshard line wrote, so each line runs as if on its own. */
+export async function freshUnshard(ws: string): Promise<string> {
+  const run = await ensureMyRun(ws);
+  for (const out of [join(run, "step1000-unsharded"), join(ws, "data")]) {
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+  }
+  return run;
+}
+
+/** `configs/my-run.yaml`: a tiny model on the Brown corpus, 2 steps. */
+export async function ensureMyRunConfig(ws: string): Promise<void> {
+  await Deno.writeTextFile(
+    join(ws, "configs", "my-run.yaml"),
+    `run_name: my-run-mpi
+model:
+  d_model: 32
+  n_heads: 4
+  n_layers: 1
+  max_sequence_length: 64
+  vocab_size: \${corpus.vocab_size:brown}
+  embedding_size: \${corpus.vocab_size:brown}
+  eos_token_id: \${corpus.eos_token_id:brown}
+  pad_token_id: \${corpus.pad_token_id:brown}
+tokenizer:
+  identifier: \${corpus.tokenizer:brown}
+data:
+  paths: \${corpus.tokens:brown,train}
+max_duration: 2
+global_train_batch_size: 2
+device_train_microbatch_size: 2
+save_folder: runs/\${run_name}
+save_interval: 2
+`,
+  );
+  await Deno.writeTextFile(join(ws, "hosts.txt"), "node1 slots=8\nnode2 slots=8\n");
+}
+
+/** Checks a `deno task launch` line through `--dry-run`: launcher, rank count, script args. */
+export async function dryRunLaunch(ws: string, command: string): Promise<void> {
+  await ensureMyRunConfig(ws);
+  const run = await sh(ws, command.replace("deno task launch", "deno task launch --dry-run"));
+  const printed = run.stdout.trim();
+  const mpiexec = command.includes("--mpi=openmpi") ? "mpiexec.openmpi" : "mpiexec.mpich";
+  assert.ok(printed.startsWith(`${mpiexec} `), printed);
+  const perNode = Number(command.match(/--nproc-per-node=(\d+)/)![1]);
+  const nodes = command.includes("--host") ? 2 : 1;
+  assert.match(printed, new RegExp(` -n ${perNode * nodes} `));
+  const scriptAndArgs = command.slice(command.indexOf("scripts/train.ts"));
+  assert.ok(printed.endsWith(` run -A ${scriptAndArgs}`), printed);
+}
+
+/** Generates with a README line and checks something was printed. */
+export async function generate(ws: string, command: string): Promise<void> {
+  const run = await sh(ws, command);
+  assert.ok(run.stdout.trim().length > 0, `no text from ${command}`);
+  if (command.includes("--seed")) assert.equal((await sh(ws, command)).stdout, run.stdout);
+}
+
+/** `.ci/run` installs the Debian package `name` (its `APT_PACKAGES` list). */
+export async function assertCiInstalls(name: string): Promise<void> {
+  const list = (await read(".ci/run")).match(/^APT_PACKAGES=\(\n([^]*?)\n\)$/m);
+  assert.ok(list !== null, ".ci/run has no APT_PACKAGES list");
+  const packages = list[1].replace(/#.*/g, "").split(/\s+/);
+  assert.ok(packages.includes(name), `.ci/run does not install ${name}: ${packages.join(" ")}`);
+}
+
+/** `deno task check` runs `command` (deno.json). */
+export async function checkTaskRuns(_ws: string, command: string): Promise<void> {
+  assert.ok(JSON.parse(await read("deno.json")).tasks.check.includes(command), command);
+}
