@@ -21,6 +21,7 @@ export type { LoadModelCheckpointOptions, ModelCheckpoint } from "./lib/checkpoi
 export {
   activeBackend,
   BACKEND_NAMES,
+  blasLibraryAvailable,
   checkWasmMemory,
   embedding,
   initBackend,
@@ -100,8 +101,26 @@ export type {
   KeyValue,
   OlmoOptions,
   OlmoOutput,
+  OutputHead,
   ParamSpec,
 } from "./lib/model/mod.ts";
+export {
+  benchDataLoader,
+  benchTraining,
+  formatReport,
+  measureMatmulCeiling,
+  profileKernels,
+  PYTORCH_REFERENCE,
+  runBenchSuite,
+  toJsonLine,
+} from "./lib/bench/mod.ts";
+export type {
+  BenchRecord,
+  BenchSuiteOptions,
+  KernelProfile,
+  MatmulCeiling,
+  TrainBenchResult,
+} from "./lib/bench/mod.ts";
 export {
   BoltOnWarmupScheduler,
   buildParamGroups,
@@ -155,6 +174,7 @@ export type {
   UnshardedContents,
 } from "./lib/checkpoint/mod.ts";
 export {
+  allGatherFlat,
   allGatherParams,
   benchCollectives,
   bucketLayouts,
@@ -164,6 +184,7 @@ export {
   MpiCommunicator,
   packFlat,
   rankPrefix,
+  reduceScatterFlat,
   reduceScatterGradients,
   shardSegments,
   SingleProcessWorld,
@@ -233,6 +254,7 @@ export {
   runTraining,
   runTrainStep,
   Trainer,
+  ZeroDataParallel,
 } from "./lib/train/mod.ts";
 export type {
   FitResult,
@@ -243,4 +265,5 @@ export type {
   StopReason,
   TrainerOptions,
   TrainStepResult,
+  ZeroSettings,
 } from "./lib/train/mod.ts";

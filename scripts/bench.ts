@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: training, generation, data-loader and MPI benchmarks (issue 9).
  *
- *   deno task bench [--backend wasm,native] [--config bench-small] [--steps 5] [--json]
+ *   deno task bench [--backend native,wasm] [--config bench-small] [--steps 5] [--json]
  *                   [--profile] [--no-generate] [--no-data] [--no-matmul] [--distributed]
  *
  * Tables go to stdout at the end; with `--json` every record is one JSON line on stdout as soon
@@ -27,7 +27,8 @@ import {
 const USAGE = `Usage: deno task bench [options]
 
 Options:
-  --backend LIST    comma-separated backends (auto, tensorflow, wasm, webgpu, cpu); default wasm
+  --backend LIST    comma-separated backends (auto, tensorflow, native, wasm, webgpu, cpu);
+                    default auto (native when OpenBLAS loads, else wasm)
   --config LIST     comma-separated bench configs (names in configs/bench/ or YAML paths);
                     default ${BENCH_CONFIG_NAMES.join(",")}
   --steps N         timed training steps per config (default 5; the median is reported)
@@ -90,7 +91,7 @@ async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const backends = list(values.backend, ["wasm"]);
+  const backends = list(values.backend, ["auto"]);
   for (const b of backends) {
     if (!isBackendName(b)) throw new Error(`--backend ${b}: unknown backend`);
   }
@@ -124,29 +125,14 @@ async function main(args: string[]): Promise<number> {
   }, emit);
   if (values.distributed) {
     for (const config of configs) {
-      log(`${config.name}: 2-rank MPI benchmark on ${backends[0]}`);
+      log(`${config.name}: 1-rank and 2-rank (MPI, ZeRO) training on ${backends[0]}`);
       const spawned = await spawnDistributedBench({
         config,
         backend: backends[0] as BackendName,
         steps,
         overrides: values.override ?? [],
       });
-      for (const r of spawned) {
-        emit(r);
-        if (r.kind !== "distributed-train") continue;
-        const single = records.find((t) =>
-          t.kind === "train" && t.config === r.config && t.backend === r.backend
-        );
-        if (single?.kind === "train") {
-          const ratio = r.tokensPerSecond / single.tokensPerSecond;
-          emit({
-            kind: "note",
-            message: `${r.config} on ${r.backend}: ${r.worldSize} ranks give ${
-              ratio.toFixed(2)
-            }x the tokens/s of 1 rank`,
-          });
-        }
-      }
+      for (const r of spawned) emit(r);
     }
   }
   if (!values.json) console.log(formatReport(records));
@@ -157,7 +143,8 @@ if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args));
   } catch (e) {
-    console.error(`bench: ${(e as Error).message}`);
+    const error = e as Error;
+    console.error(`bench: ${Deno.env.get("OLMO_BENCH_DEBUG") ? error.stack : error.message}`);
     Deno.exit(2);
   }
 }

@@ -7,6 +7,14 @@
  * file (`configs/quickstart-brown.yaml` → `quickstart-brown`); OLMo requires it.
  * Ctrl-C once saves a checkpoint after the current step and stops; twice exits at once.
  *
+ * Under `deno task launch --nproc-per-node=N` every rank runs this script (data parallel with
+ * ZeRO sharding); only rank 0 prints progress. A rank that fails prints its error prefixed with
+ * `[rank r/N]` and aborts the whole job (the others may be waiting in a collective), so the
+ * launcher exits non-zero at once; a run that ends normally finalizes MPI on every rank. Under
+ * mpiexec, Ctrl-C stops every rank at once (mpiexec kills the job; the last checkpoint stays
+ * intact); ranks that receive SIGINT themselves (e.g. from `srun`) agree at the next
+ * `canceled_check_interval` step to save a checkpoint and stop.
+ *
  * @module
  */
 import { basename, extname } from "node:path";
@@ -20,7 +28,7 @@ import {
   trainUsage,
 } from "../lib/config/mod.ts";
 import { registerCorpusResolvers } from "../lib/data/corpus_resolvers.ts";
-import { initWorld } from "../lib/distributed/world.ts";
+import { type Communicator, initWorld, rankPrefix } from "../lib/distributed/world.ts";
 import { MissingDataError, missingDataKey, missingDataMessage } from "../lib/train/missing_data.ts";
 import { runTraining } from "../lib/train/run.ts";
 
@@ -61,36 +69,56 @@ async function main(argv: string[]): Promise<number> {
   }
   registerCorpusResolvers();
   const overrides = [...args.overrides];
-  if (!(await hasRunName(args.configPath, overrides))) {
-    const name = basename(args.configPath, extname(args.configPath));
-    overrides.push(`run_name=${name}`);
-    console.log(`run_name is not set; using '${name}' (the config file's name)`);
-  }
+  const defaultName = (await hasRunName(args.configPath, overrides))
+    ? null
+    : basename(args.configPath, extname(args.configPath));
+  if (defaultName !== null) overrides.push(`run_name=${defaultName}`);
   const cfg = await loadConfig(args.configPath, overrides);
   const world = await initWorld();
+  if (defaultName !== null && world.rank === 0) {
+    console.log(`run_name is not set; using '${defaultName}' (the config file's name)`);
+  }
   const cancel = new AbortController();
   const onSigint = () => {
     if (cancel.signal.aborted) Deno.exit(130);
-    console.error("\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now)");
+    if (world.rank === 0) {
+      console.error(
+        "\ninterrupted: saving a checkpoint after this step (Ctrl-C again to quit now)",
+      );
+    }
     cancel.abort();
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
     await runTraining(cfg, { world, cancelSignal: cancel.signal, configPath: args.configPath });
+  } catch (e) {
+    if (world.size > 1) {
+      // Finalizing would wait for ranks blocked in a collective: abort the whole job instead.
+      reportError(e, world);
+      world.abort(1);
+    }
+    await world.finalize();
+    throw e;
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
-    await world.finalize();
   }
+  await world.finalize();
   return 0;
+}
+
+/** Prints a failure: the message for expected errors, the stack otherwise; rank-prefixed. */
+function reportError(e: unknown, world: Pick<Communicator, "rank" | "size"> | null): void {
+  const expected = e instanceof ConfigError || e instanceof MissingDataError ||
+    (e instanceof Error && e.constructor === Error);
+  const prefix = world !== null && world.size > 1 ? `${rankPrefix(world)} ` : "";
+  console.error(`${prefix}train: ${expected ? (e as Error).message : (e as Error)?.stack ?? e}`);
 }
 
 if (import.meta.main) {
   try {
     Deno.exit(await main(Deno.args));
   } catch (e) {
-    const expected = e instanceof ConfigError || e instanceof MissingDataError ||
-      (e instanceof Error && e.constructor === Error);
-    console.error(`train: ${expected ? (e as Error).message : (e as Error)?.stack ?? e}`);
+    reportError(e, null);
     Deno.exit(1);
   }
 }

@@ -7,7 +7,8 @@
  *   FFI, in place on the wasm heap and on all cores (see `native_matmul.ts`); needs the library
  *   (`apt-get install libopenblas0-pthread`) and `--allow-ffi`.
  * - `wasm`: the CPU fallback, with the transposed-matmul fix, a copy-free `Identity` (tfjs clones
- *   every tensor saved for a gradient) and the 4 GiB memory guard.
+ *   every tensor saved for a gradient), `Slice`/`SplitV`/`GatherV2` that copy only what they
+ *   return, and the 4 GiB memory guard.
  *   Single-threaded: the multithreading shim of ecosystem notes §1b needs `process` hidden before
  *   tfjs is first imported, which a library cannot guarantee.
  * - `webgpu`: Deno's WebGPU.
@@ -28,6 +29,7 @@ import {
 } from "./native_matmul.ts";
 import { loadTensorflowBackend } from "./tensorflow.ts";
 import { registerWasmIdentityFix } from "./wasm_identity_fix.ts";
+import { registerWasmCopyKernels } from "./wasm_copy_kernels.ts";
 import { registerWasmMatMulFix } from "./wasm_matmul_fix.ts";
 import { loadWebgpuBackend, webgpuHardwareAdapterAvailable } from "./webgpu.ts";
 
@@ -129,6 +131,7 @@ export async function initBackend(
     unregisterNativeMatMul(); // the fix must wrap wasm's own kernel, never the native one
     registerWasmMatMulFix();
     registerWasmIdentityFix();
+    registerWasmCopyKernels();
     installWasmMemoryGuard((tf.backend() as unknown as { wasm: WasmHeapModule }).wasm);
     if (target === "native") registerNativeMatMul();
   }

@@ -32,6 +32,7 @@ export {
   unregisterNativeMatMul,
 } from "./native_matmul.ts";
 export { isWasmIdentityFixRegistered, registerWasmIdentityFix } from "./wasm_identity_fix.ts";
+export { areWasmCopyKernelsRegistered, registerWasmCopyKernels } from "./wasm_copy_kernels.ts";
 export {
   isWasmMatMulFixRegistered,
   registerWasmMatMulFix,

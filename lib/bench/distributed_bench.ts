@@ -3,56 +3,26 @@
  *
  * Under a launcher every rank runs {@link runDistributedWorker}; rank 0 emits the records.
  * Outside one, {@link spawnDistributedBench} starts `cli/launch.ts --nproc-per-node=N` on this
- * same script in worker mode and collects rank 0's JSON lines.
+ * same script in worker mode, and the worker once more in one process (the 1-rank baseline of
+ * the same global batch), and collects rank 0's JSON lines.
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { fileURLToPath } from "node:url";
 import { type BackendName, initBackend } from "../backend/mod.ts";
 import { benchCollectives } from "../distributed/bench.ts";
-import { initWorld } from "../distributed/world.ts";
-import type { Communicator } from "../distributed/world.ts";
+import { initWorld, rankPrefix } from "../distributed/world.ts";
+import { benchDataParallelTraining } from "./distributed.ts";
 import type { BenchRecord } from "./report.ts";
 import { type BenchConfigRef, loadBenchConfig } from "./suite.ts";
-import { benchTraining } from "./train_bench.ts";
-import type { GradientSync } from "../train/gradient_sync.ts";
 
 /** Flag that puts `scripts/bench.ts` in worker mode. */
 export const DISTRIBUTED_WORKER_FLAG = "--distributed-worker";
 
-/** Averages gradients over the ranks with one flat all-reduce (plain data parallelism). */
-export function allReduceMeanSync(world: Communicator): GradientSync {
-  return {
-    name: "bench all-reduce mean",
-    async syncGradients(grads) {
-      const names = [...grads.keys()];
-      const sizes = names.map((n) => grads.get(n)!.size);
-      const flat = new Float32Array(sizes.reduce((a, b) => a + b, 0));
-      let offset = 0;
-      for (const [i, n] of names.entries()) {
-        flat.set(await grads.get(n)!.data() as Float32Array, offset);
-        offset += sizes[i];
-      }
-      await world.allReduceSum(flat);
-      const out = new Map<string, tf.Tensor>();
-      offset = 0;
-      for (const [i, n] of names.entries()) {
-        const part = flat.subarray(offset, offset + sizes[i]);
-        for (let j = 0; j < part.length; j++) part[j] /= world.size;
-        out.set(n, tf.tensor(part, grads.get(n)!.shape, "float32"));
-        offset += sizes[i];
-      }
-      tf.dispose([...grads.values()]);
-      return out;
-    },
-  };
-}
-
 /**
- * Worker mode (every rank): collective bandwidth, then data-parallel training of `ref` on
- * `backend` (every rank trains its own batch; gradients are averaged before clipping). Rank 0
- * emits the records; the world is finalized at the end.
+ * Worker mode (every rank): collective bandwidth (with several ranks), then training of `ref` on
+ * `backend` as `deno task train` runs it: the config's global batch split over the ranks, ZeRO
+ * sharding (`benchDataParallelTraining`). Rank 0 emits the records. A failing rank aborts the job.
  */
 export async function runDistributedWorker(
   options: DistributedBenchOptions,
@@ -61,26 +31,29 @@ export async function runDistributedWorker(
   const { config: ref, backend, steps } = options;
   const world = await initWorld();
   try {
-    const collectives = await benchCollectives(world);
-    if (world.rank === 0) { for (const c of collectives) emit({ kind: "collective", ...c }); }
+    if (world.size > 1) {
+      const collectives = await benchCollectives(world);
+      if (world.rank === 0) { for (const c of collectives) emit({ kind: "collective", ...c }); }
+    }
     const active = await initBackend(backend, { quiet: true });
     const cfg = await loadBenchConfig(ref, options.overrides);
-    const result = await benchTraining(cfg, { steps, gradientSync: allReduceMeanSync(world) });
-    const slowest = Float64Array.of(result.medianStepSeconds);
-    await world.allReduceMax(slowest);
+    const result = await benchDataParallelTraining(world, cfg, { steps });
     if (world.rank === 0) {
       emit({
         kind: "distributed-train",
         config: ref.name,
         backend: active,
         worldSize: world.size,
-        medianStepSeconds: slowest[0],
-        tokensPerSecond: (world.size * result.batchSize * result.seqLen) / slowest[0],
+        medianStepSeconds: result.medianStepSeconds,
+        tokensPerSecond: result.tokensPerSecond,
       });
     }
-  } finally {
-    await world.finalize();
+  } catch (e) {
+    if (world.size === 1) throw e;
+    console.error(`${rankPrefix(world)} bench: ${(e as Error).stack ?? e}`);
+    world.abort(1); // the other ranks may wait in a collective: finalize would hang
   }
+  await world.finalize();
 }
 
 /** What the distributed benchmark trains. */
@@ -104,9 +77,10 @@ export interface SpawnDistributedOptions extends DistributedBenchOptions {
 }
 
 /**
- * Runs the worker mode under `cli/launch.ts` (MPICH) and returns rank 0's records, or a single
- * note when MPICH is not installed or the job fails. Each rank's OpenBLAS gets one thread so
- * that N ranks use N cores.
+ * Runs the worker mode in one process (the baseline) and under `cli/launch.ts` (MPICH) on
+ * `ranks` ranks, and returns rank 0's records plus a note comparing the two throughputs on the
+ * same global batch; a failed job gives a note instead of its records. Each rank's OpenBLAS gets
+ * one thread so that N ranks use N cores.
  */
 export async function spawnDistributedBench(
   options: SpawnDistributedOptions,
@@ -114,11 +88,7 @@ export async function spawnDistributedBench(
   const ranks = options.ranks ?? 2;
   const launch = fileURLToPath(new URL("../../cli/launch.ts", import.meta.url));
   const script = fileURLToPath(new URL("../../scripts/bench.ts", import.meta.url));
-  const args = [
-    "run",
-    "-A",
-    launch,
-    `--nproc-per-node=${ranks}`,
+  const worker = [
     script,
     DISTRIBUTED_WORKER_FLAG,
     "--config",
@@ -129,6 +99,35 @@ export async function spawnDistributedBench(
     String(options.steps),
     ...(options.overrides ?? []).map((o) => `--override=${o}`),
   ];
+  const timeoutSeconds = options.timeoutSeconds ?? 1800;
+  const single = await runWorker(["run", "-A", ...worker], "1-rank baseline", timeoutSeconds);
+  const multi = await runWorker(
+    ["run", "-A", launch, `--nproc-per-node=${ranks}`, ...worker],
+    `${ranks}-rank job`,
+    timeoutSeconds,
+  );
+  const records = [...single, ...multi];
+  const train = (n: number) =>
+    records.find((r) => r.kind === "distributed-train" && r.worldSize === n);
+  const one = train(1);
+  const many = train(ranks);
+  if (one?.kind === "distributed-train" && many?.kind === "distributed-train") {
+    records.push({
+      kind: "note",
+      message: `${many.config} on ${many.backend}, same global batch: ${ranks} ranks (ZeRO) ` +
+        `${many.tokensPerSecond.toFixed(0)} tokens/s vs 1 rank ${one.tokensPerSecond.toFixed(0)} ` +
+        `tokens/s (${(many.tokensPerSecond / one.tokensPerSecond).toFixed(2)}x)`,
+    });
+  }
+  return records;
+}
+
+/** Runs `deno ARGS` and returns the JSON records on its stdout, or a note when it fails. */
+async function runWorker(
+  args: string[],
+  what: string,
+  timeoutSeconds: number,
+): Promise<BenchRecord[]> {
   let output: Deno.CommandOutput;
   try {
     const child = new Deno.Command(Deno.execPath(), {
@@ -137,23 +136,20 @@ export async function spawnDistributedBench(
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const timer = setTimeout(
-      () => child.kill("SIGTERM"),
-      (options.timeoutSeconds ?? 1800) * 1000,
-    );
+    const timer = setTimeout(() => child.kill("SIGTERM"), timeoutSeconds * 1000);
     output = await child.output();
     clearTimeout(timer);
   } catch (e) {
-    return [{ kind: "note", message: `distributed benchmark skipped: ${(e as Error).message}` }];
+    return [{ kind: "note", message: `distributed benchmark (${what}) skipped: ${e}` }];
   }
-  const text = new TextDecoder().decode(output.stdout);
   if (output.code !== 0) {
     const err = new TextDecoder().decode(output.stderr).trim().split("\n").slice(-3).join(" | ");
     const why = output.code === 127 ? "MPICH (mpiexec.mpich) is not installed" : err;
     return [{
       kind: "note",
-      message: `distributed benchmark skipped (launcher exit ${output.code}): ${why}`,
+      message: `distributed benchmark (${what}) skipped (exit ${output.code}): ${why}`,
     }];
   }
+  const text = new TextDecoder().decode(output.stdout);
   return text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
 }

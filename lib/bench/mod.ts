@@ -35,9 +35,10 @@ export type {
 export { generationPlan, loadBenchConfig, runBenchSuite } from "./suite.ts";
 export type { BenchConfigRef, BenchSuiteOptions } from "./suite.ts";
 export {
-  allReduceMeanSync,
   DISTRIBUTED_WORKER_FLAG,
   runDistributedWorker,
   spawnDistributedBench,
 } from "./distributed_bench.ts";
 export type { DistributedBenchOptions, SpawnDistributedOptions } from "./distributed_bench.ts";
+export { benchDataParallelTraining } from "./distributed.ts";
+export type { DataParallelBenchOptions, DataParallelBenchResult } from "./distributed.ts";

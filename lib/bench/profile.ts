@@ -65,7 +65,7 @@ export async function profileKernels(fn: () => Promise<unknown>): Promise<Kernel
   const isKernel = (name: string) => tf.getKernel(name, backendName) !== undefined;
   const kernels = info.kernels.filter((k) => isKernel(k.name)).map((k) => ({
     name: k.name,
-    shapes: k.inputShapes.map((s) => `[${s ?? ""}]`).join("x"),
+    shapes: (k.inputShapes ?? []).map((s) => `[${s ?? ""}]`).join("x"),
     ms: typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0,
   }));
   const kernelMs = kernels.reduce((sum, k) => sum + k.ms, 0);

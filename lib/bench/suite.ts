@@ -58,6 +58,9 @@ export interface BenchSuiteOptions {
   log?: (message: string) => void;
 }
 
+/** Matmul sizes of the ceiling by backend: the slow ones get smaller products. */
+const CEILING_SIZES: Record<string, number[]> = { cpu: [128, 256], webgpu: [256, 512, 1024] };
+
 /** Entries kept per profile table in records. */
 const PROFILE_ROWS = 40;
 
@@ -117,7 +120,7 @@ export async function runBenchSuite(
     let ceiling: number | null = null;
     if (options.matmul ?? true) {
       log(`[${backend}] matmul ceiling`);
-      const sizes = backend === "cpu" ? [128, 256] : [256, 512, 1024];
+      const sizes = CEILING_SIZES[backend] ?? [512, 1024, 2048];
       const m = await measureMatmulCeiling({ sizes });
       ceiling = m.ceilingGflops;
       emit({ kind: "matmul", backend, ...m });

@@ -22,6 +22,7 @@ export {
   GradientBuckets,
   reduceScatterGradients,
 } from "./zero_buckets.ts";
+export { allGatherFlat, reduceScatterFlat } from "./zero_flat.ts";
 export type { CommandLine, LaunchOptions, MpiFlavor } from "./launch_command.ts";
 export { buildLaunchCommand, MPIEXEC_BY_FLAVOR, parseHostfile } from "./launch_command.ts";
 export type { BenchedCollective, CollectiveBenchResult } from "./bench.ts";

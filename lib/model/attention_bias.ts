@@ -21,44 +21,40 @@ export function alibiSlopes(nHeads: number, alibiBiasMax: number): Float32Array 
   return slopes;
 }
 
-/** Absolute row (query) and column (key) positions of the bias window, (Q, 1) and (1, K). */
-function positions(queryLen: number, keyLen: number): { rows: tf.Tensor2D; cols: tf.Tensor2D } {
-  return {
-    rows: tf.reshape(tf.range(keyLen - queryLen, keyLen, 1, "int32"), [queryLen, 1]),
-    cols: tf.reshape(tf.range(0, keyLen, 1, "int32"), [1, keyLen]),
-  };
+/**
+ * Causal bias rows `[K-Q, K)` of OLMo's `causal_attention_bias`: `FLOAT32_MIN` where the key is
+ * after the query, 0 elsewhere. Shape (1, 1, Q, K). Built on the host: a handful of integer
+ * comparisons per entry cost far less than a chain of broadcasting tensor ops.
+ */
+export function causalBias(queryLen: number, keyLen: number): tf.Tensor4D {
+  const values = new Float32Array(queryLen * keyLen);
+  for (let q = 0; q < queryLen; q++) {
+    const row = keyLen - queryLen + q; // absolute query position
+    values.fill(FLOAT32_MIN, q * keyLen + row + 1, (q + 1) * keyLen);
+  }
+  return tf.tensor4d(values, [1, 1, queryLen, keyLen]);
 }
 
 /**
- * Causal bias rows `[K-Q, K)` of OLMo's `causal_attention_bias`: `FLOAT32_MIN` where the key is
- * after the query, 0 elsewhere. Shape (1, 1, Q, K).
+ * ALiBi bias rows `[K-Q, K)`: `-|j - i| · slope_h`, shape (1, n_heads, Q, K), each entry the
+ * float32 product of the integer distance and the float32 slope (as OLMo computes it).
  */
-export function causalBias(queryLen: number, keyLen: number): tf.Tensor4D {
-  return tf.tidy(() => {
-    const { rows, cols } = positions(queryLen, keyLen);
-    const future = tf.greater(cols, rows); // (Q, K)
-    const masked = tf.where(
-      future,
-      tf.fill([queryLen, keyLen], FLOAT32_MIN),
-      tf.zeros([queryLen, keyLen]),
-    );
-    return tf.reshape(masked, [1, 1, queryLen, keyLen]);
-  });
-}
-
-/** ALiBi bias rows `[K-Q, K)`: `-|j - i| · slope_h`, shape (1, n_heads, Q, K). */
 export function alibiBias(
   nHeads: number,
   alibiBiasMax: number,
   queryLen: number,
   keyLen: number,
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const { rows, cols } = positions(queryLen, keyLen);
-    const distance = tf.cast(tf.abs(tf.sub(cols, rows)), "float32"); // (Q, K)
-    const slopes = tf.tensor3d(alibiSlopes(nHeads, alibiBiasMax), [nHeads, 1, 1]);
-    return tf.reshape(tf.mul(tf.neg(distance), slopes), [1, nHeads, queryLen, keyLen]);
-  });
+  const slopes = alibiSlopes(nHeads, alibiBiasMax);
+  const values = new Float32Array(nHeads * queryLen * keyLen);
+  let i = 0;
+  for (let h = 0; h < nHeads; h++) {
+    for (let q = 0; q < queryLen; q++) {
+      const row = keyLen - queryLen + q;
+      for (let k = 0; k < keyLen; k++) values[i++] = Math.fround(-Math.abs(k - row) * slopes[h]);
+    }
+  }
+  return tf.tensor4d(values, [1, nHeads, queryLen, keyLen]);
 }
 
 /** Inputs of `buildAttentionBias`. */

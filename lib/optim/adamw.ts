@@ -16,6 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type AdamWKernelAttrs, fusedAdamWUpdate } from "./adamw_kernel.ts";
 
 /** AdamW hyperparameters of one update. */
 export interface AdamWHyper {
@@ -51,6 +52,8 @@ export interface AdamWScalars {
   eps: tf.Scalar;
   /** −lr / (1 − β1^t). */
   negStepSize: tf.Scalar;
+  /** The same scalars as numbers, for the fused kernel (`adamw_kernel.ts`). */
+  values: AdamWKernelAttrs;
 }
 
 /** The weight a torch float32 `lerp_` applies, and its form (torch `is_lerp_weight_small`). */
@@ -82,15 +85,26 @@ export function adamwScalars(hp: AdamWHyper): AdamWScalars {
   const bc1 = 1 - hp.beta1 ** hp.step;
   const bc2 = 1 - hp.beta2 ** hp.step;
   const lerp = lerpCoefficient(1 - hp.beta1);
-  return {
-    decay: hp.weightDecay === 0 ? null : tf.scalar(1 - hp.lr * hp.weightDecay),
-    lerpWeight: tf.scalar(lerp.coefficient),
+  const values: AdamWKernelAttrs = {
+    decay: hp.weightDecay === 0 ? null : 1 - hp.lr * hp.weightDecay,
+    lerpWeight: lerp.coefficient,
     lerpSmall: lerp.small,
-    beta2: tf.scalar(hp.beta2),
-    oneMinusBeta2: tf.scalar(1 - hp.beta2),
-    biasCorrection2Sqrt: tf.scalar(Math.sqrt(bc2)),
-    eps: tf.scalar(hp.eps),
-    negStepSize: tf.scalar(-(hp.lr / bc1)),
+    beta2: hp.beta2,
+    oneMinusBeta2: 1 - hp.beta2,
+    biasCorrection2Sqrt: Math.sqrt(bc2),
+    eps: hp.eps,
+    negStepSize: -(hp.lr / bc1),
+  };
+  return {
+    decay: values.decay === null ? null : tf.scalar(values.decay),
+    lerpWeight: tf.scalar(values.lerpWeight),
+    lerpSmall: values.lerpSmall,
+    beta2: tf.scalar(values.beta2),
+    oneMinusBeta2: tf.scalar(values.oneMinusBeta2),
+    biasCorrection2Sqrt: tf.scalar(values.biasCorrection2Sqrt),
+    eps: tf.scalar(values.eps),
+    negStepSize: tf.scalar(values.negStepSize),
+    values,
   };
 }
 
@@ -120,8 +134,22 @@ export interface AdamWResult {
 /**
  * One AdamW update of `param` given its gradient and moments (all the same shape, float32).
  * Returns new tensors and leaves the inputs untouched; call inside `tf.tidy` and assign.
+ * On cpu and wasm it runs as one fused kernel, bit-identical to {@link adamwUpdateOps}.
  */
 export function adamwUpdate(
+  param: tf.Tensor,
+  grad: tf.Tensor,
+  expAvg: tf.Tensor,
+  expAvgSq: tf.Tensor,
+  s: AdamWScalars,
+): AdamWResult {
+  const fused = fusedAdamWUpdate(param, grad, expAvg, expAvgSq, s.values);
+  if (fused) return { param: fused[0], expAvg: fused[1], expAvgSq: fused[2] };
+  return adamwUpdateOps(param, grad, expAvg, expAvgSq, s);
+}
+
+/** {@link adamwUpdate} as a chain of tfjs ops (any backend). */
+export function adamwUpdateOps(
   param: tf.Tensor,
   grad: tf.Tensor,
   expAvg: tf.Tensor,

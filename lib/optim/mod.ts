@@ -14,7 +14,9 @@ export { OPTIMIZER_NAMES, SCHEDULER_NAMES } from "./settings.ts";
 export type { ParamClassifier, ParamGroup, ParamGroupOptions, ParamKind } from "./param_groups.ts";
 export { ADAMW_EPS, buildParamGroups, classifyParam, PARAM_GROUP_FIELDS } from "./param_groups.ts";
 export type { AdamWHyper, AdamWResult, AdamWScalars } from "./adamw.ts";
-export { adamwScalars, adamwUpdate, disposeAdamWScalars } from "./adamw.ts";
+export { adamwScalars, adamwUpdate, adamwUpdateOps, disposeAdamWScalars } from "./adamw.ts";
+export type { AdamWKernelAttrs } from "./adamw_kernel.ts";
+export { ADAMW_KERNEL, fusedAdamWUpdate } from "./adamw_kernel.ts";
 export type { LionWHyper, LionWResult, LionWScalars } from "./lionw.ts";
 export { disposeLionWScalars, lionwScalars, lionwUpdate } from "./lionw.ts";
 export type { ClipContext, ClipResult } from "./clipping.ts";
@@ -34,7 +36,7 @@ export {
   SCALAR_STATE_KEYS,
 } from "./optimizer_state.ts";
 export type { CreateOptimizerOptions } from "./optimizer.ts";
-export { createOptimizer, Optimizer } from "./optimizer.ts";
+export { createOptimizer, Optimizer, updateCosSim } from "./optimizer.ts";
 export type { Scheduler } from "./scheduler.ts";
 export {
   BoltOnWarmupScheduler,

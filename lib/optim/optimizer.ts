@@ -218,9 +218,19 @@ export class Optimizer {
    * = Σ u·sign(u) / max(‖u‖·‖sign u‖, 1e-8); AdamW has none.
    */
   async postStepMetrics(): Promise<Record<string, number>> {
-    if (!this.#lionMetrics) return {};
+    const sums = await this.updateCosSimSums();
+    return sums === null ? {} : { update_cos_sim: updateCosSim(sums) };
+  }
+
+  /**
+   * The pieces of LionW's `update_cos_sim` of the last `step`, summed over the parameters:
+   * `[Σ u·sign(u), ‖u‖², ‖sign u‖²]`; null for AdamW or before the first step. A data-parallel
+   * optimizer over shards sums them over ranks before `updateCosSim`.
+   */
+  async updateCosSimSums(): Promise<[number, number, number] | null> {
+    if (!this.#lionMetrics) return null;
     const [dot, uSq, sSq] = await this.#lionMetrics.data();
-    return { update_cos_sim: dot / Math.max(Math.sqrt(uSq) * Math.sqrt(sSq), 1e-8) };
+    return [dot, uSq, sSq];
   }
 
   #ensureState(name: string, param: tf.Variable): ParamState {
@@ -302,6 +312,11 @@ export class Optimizer {
   dispose(): void {
     this.#disposeState();
   }
+}
+
+/** `Σ u·sign(u) / max(‖u‖·‖sign u‖, 1e-8)` from `Optimizer.updateCosSimSums`. */
+export function updateCosSim([dot, uSq, sSq]: readonly [number, number, number]): number {
+  return dot / Math.max(Math.sqrt(uSq) * Math.sqrt(sSq), 1e-8);
 }
 
 /**

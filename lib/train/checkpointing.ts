@@ -3,8 +3,10 @@
  * checkpoint through `CheckpointManager` (spec §6.6, §7.2), and reading one back from a folder,
  * a `latest` link or a URL (spec §6.7) as full host state dicts.
  *
- * Every rank holds the full state (data parallelism without ZeRO), so a sharded save cuts this
- * rank's shard out of it; restoring a sharded checkpoint written by several ranks reads every
+ * With ZeRO data parallelism (`ZeroDataParallel`) each rank writes the shard it owns, an
+ * unsharded save gathers the optimizer state for rank 0, and a sharded checkpoint restores from
+ * this rank's own file. Without it every rank holds the full state: a sharded save cuts this
+ * rank's shard out of it, and restoring a sharded checkpoint written by several ranks reads every
  * rank's file and reassembles the full state.
  *
  * @module
@@ -15,8 +17,10 @@ import { loadCheckpoint } from "../checkpoint/trainer_checkpoint.ts";
 import type { TrainerState } from "../checkpoint/trainer_checkpoint_state.ts";
 import {
   buildShardLayout,
+  type RankShard,
   readRankShard,
   readShardMetadata,
+  type ShardLayout,
   shardStateDicts,
   unshardRankShards,
 } from "../checkpoint/trainer_checkpoint_sharded.ts";
@@ -26,6 +30,8 @@ import type { Olmo } from "../model/olmo.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { OptimizerStateDict } from "../optim/optimizer_state.ts";
 import type { NamedHostTensors } from "../util/host_tensor.ts";
+import { zeroFullOptimizerState, zeroRankShard } from "./zero_checkpoint.ts";
+import type { ZeroDataParallel } from "./zero_data_parallel.ts";
 
 /** What a save needs. */
 export interface SaveInputs {
@@ -40,6 +46,8 @@ export interface SaveInputs {
   /** This rank and the world size. */
   rank: number;
   worldSize: number;
+  /** ZeRO state of a multi-rank run (its optimizer is `optimizer`). */
+  dataParallel?: ZeroDataParallel;
 }
 
 /**
@@ -53,6 +61,22 @@ export async function saveTrainingCheckpoint(
   inputs: SaveInputs,
 ): Promise<string> {
   const step = inputs.trainer.global_step;
+  const zero = inputs.dataParallel;
+  if (zero !== undefined && sharded) {
+    const shard = await zeroRankShard(zero, inputs.trainer);
+    return await manager.saveSharded(step, {
+      layout: zero.checkpointLayout(),
+      shard,
+      config: inputs.configYaml,
+    });
+  }
+  if (zero !== undefined) {
+    // Rank 0 writes the files; every rank takes part in gathering the optimizer state.
+    const optim = await zeroFullOptimizerState(zero);
+    const model = inputs.rank === 0 ? await inputs.model.stateDict() : new Map();
+    const contents = { model, optim, trainer: inputs.trainer, config: inputs.configYaml };
+    return await manager.saveUnsharded(step, contents);
+  }
   const full: UnshardedContents = {
     model: await inputs.model.stateDict(),
     optim: await inputs.optimizer.stateDict(),
@@ -75,12 +99,17 @@ export interface RestoredCheckpoint {
   format: "olmo-ts" | "olmo-torch";
   /** True for a sharded checkpoint. */
   sharded: boolean;
-  /** Parameters by OLMo name. */
-  model: NamedHostTensors;
+  /** Parameters by OLMo name; null when `rankShard` holds this rank's shard instead. */
+  model: NamedHostTensors | null;
   /** Optimizer state, or null when not requested. */
   optim: OptimizerStateDict | null;
   /** Trainer state, or null when the checkpoint has none (model-only, OLMo's). */
   trainer: TrainerState | null;
+  /**
+   * This rank's file of a sharded checkpoint of several ranks, when `keepRankShard` was asked
+   * (a ZeRO run restores it directly); null otherwise.
+   */
+  rankShard: { layout: ShardLayout; shard: RankShard } | null;
 }
 
 /** Files fetched from a remote unsharded checkpoint: required ones throw when missing. */
@@ -112,12 +141,14 @@ async function downloadUnsharded(url: string, loadOptimizerState: boolean): Prom
 /**
  * Reads a checkpoint for this rank: a local folder (or `latest` link), or a URL of an unsharded
  * one (downloaded into the cache first). `loadOptimizerState: false` is what
- * `reset_optimizer_state` does, and is required for OLMo's `model.pt` folders.
+ * `reset_optimizer_state` does, and is required for OLMo's `model.pt` folders. A sharded
+ * checkpoint of several ranks is reassembled into the full state, unless `keepRankShard`: then
+ * only this rank's file is read, into `rankShard`.
  * @throws Error naming the folder when it cannot be restored (see `loadCheckpoint`).
  */
 export async function readTrainingCheckpoint(
   path: string,
-  opts: { rank: number; worldSize: number; loadOptimizerState: boolean },
+  opts: { rank: number; worldSize: number; loadOptimizerState: boolean; keepRankShard?: boolean },
 ): Promise<RestoredCheckpoint> {
   const local = isUrl(path) && !path.toLowerCase().startsWith("file://")
     ? await downloadUnsharded(path, opts.loadOptimizerState)
@@ -125,6 +156,17 @@ export async function readTrainingCheckpoint(
   const loaded = await loadCheckpoint(local, opts);
   let model = loaded.model;
   let optim = loaded.optim;
+  if (model === null && opts.keepRankShard && loaded.layout !== null && loaded.shard !== null) {
+    return {
+      dir: loaded.dir,
+      format: loaded.format,
+      sharded: true,
+      model: null,
+      optim: null,
+      trainer: loaded.trainer,
+      rankShard: { layout: loaded.layout, shard: loaded.shard },
+    };
+  }
   if (model === null) {
     // A sharded checkpoint of several ranks: every rank reassembles the full state.
     const meta = await readShardMetadata(loaded.dir);
@@ -140,5 +182,6 @@ export async function readTrainingCheckpoint(
     model,
     optim: opts.loadOptimizerState ? optim : null,
     trainer: loaded.trainer,
+    rankShard: null,
   };
 }

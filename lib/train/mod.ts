@@ -9,10 +9,22 @@ export type { RunTrainingOptions, RunTrainingResult } from "./run.ts";
 export { runTraining } from "./run.ts";
 export type { FitResult, StopReason, TrainerOptions } from "./trainer.ts";
 export { Trainer } from "./trainer.ts";
-export type { TrainStepContext, TrainStepResult } from "./train_step.ts";
+export type { AccumulatedGradients, TrainStepContext, TrainStepResult } from "./train_step.ts";
 export { accumulateGradients, NonFiniteLossError, runTrainStep } from "./train_step.ts";
 export type { GradientSync } from "./gradient_sync.ts";
 export { LOCAL_GRADIENT_SYNC } from "./gradient_sync.ts";
+export type { ZeroOptions, ZeroSettings } from "./zero_data_parallel.ts";
+export { ZeroDataParallel } from "./zero_data_parallel.ts";
+export type { GlobalStateFlags } from "./zero_checkpoint.ts";
+export { globalStateFlags, zeroFullOptimizerState, zeroRankShard } from "./zero_checkpoint.ts";
+export type { SplitTensor, ZeroClipInput, ZeroClipResult } from "./zero_clipping.ts";
+export { splitTensorMetrics, zeroClipCoefficients } from "./zero_clipping.ts";
+export {
+  InjectedTestFailure,
+  TEST_FAIL_AT_STEP_ENV,
+  TEST_FAIL_RANK_ENV,
+  throwIfTestFailureRequested,
+} from "./test_failure.ts";
 export type { RankInfo, TrainBatchesOptions } from "./train_data.ts";
 export { buildTrainDataset, TRAIN_DATA_DIR, TrainBatches } from "./train_data.ts";
 export type { EvalWorld } from "./evaluator.ts";
@@ -39,6 +51,8 @@ export type { MissingDataContext } from "./missing_data.ts";
 export { MissingDataError, missingDataKey, missingDataMessage } from "./missing_data.ts";
 export type { LmLoss } from "./loss.ts";
 export { lmTrainingLoss, nextTokenTargets, perSequenceEvalLoss, Z_LOSS_COEF } from "./loss.ts";
+export type { HeadLossOptions } from "./head_loss.ts";
+export { DEFAULT_LOGIT_CHUNK_ELEMENTS, headTrainingLoss } from "./head_loss.ts";
 export { SpeedMonitor } from "./speed_monitor.ts";
 export { formatMetric, formatMetricsBlock } from "./format.ts";
 export type { Series } from "./plot.ts";

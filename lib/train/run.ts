@@ -2,7 +2,8 @@
  * A whole training run from a loaded config, in OLMo's start-up order (`scripts/train.py`,
  * spec §6.1): world, backend, derived config, `save_folder/config.yaml`, tokenizer check, data,
  * evaluators, model, optimizer, scheduler, trainer; then the step-0 checkpoint, `load_path`,
- * `force_save_unsharded`, and `fit` unless `dry_run`.
+ * `force_save_unsharded`, and `fit` unless `dry_run`. With several ranks the model is sharded
+ * ZeRO-style (`ZeroDataParallel`: OLMo's FSDP) and its optimizer holds this rank's shard only.
  *
  * Differences from OLMo, all deliberate: restarting into the same `save_folder` (from one of its
  * checkpoints) works without `--save_overwrite`; `data-indices/*.tsv.gz` are not written (the
@@ -34,6 +35,7 @@ import { resolvePeakFlops } from "./peak_flops.ts";
 import type { TrainProgressOptions } from "./progress.ts";
 import { buildTrainDataset, TRAIN_DATA_DIR } from "./train_data.ts";
 import { type FitResult, Trainer } from "./trainer.ts";
+import { ZeroDataParallel } from "./zero_data_parallel.ts";
 
 /** Options of `runTraining`. */
 export interface RunTrainingOptions {
@@ -149,7 +151,8 @@ export async function runTraining(
     throw explain(e, "evaluators");
   }
   const model = new Olmo(cfg.model, { seed: cfg.seed });
-  const optimizer = createOptimizer(cfg.optimizer, model.params, cfg);
+  const zero = world.size > 1 ? await ZeroDataParallel.create(world, model, cfg) : null;
+  const optimizer = zero?.optimizer ?? createOptimizer(cfg.optimizer, model.params, cfg);
   try {
     const total = model.numParams();
     const nonEmbedding = model.numParams({ includeEmbedding: false });
@@ -163,6 +166,15 @@ export async function runTraining(
       ? null
       : await resolvePeakFlops(cfg.speed_monitor.gpu_flops_available, backend);
     if (peak !== null) log.info(`throughput/device/mfu is relative to ${peak.description}`);
+    if (zero !== null) {
+      const { numel, shardSize } = zero.layout;
+      log.info(
+        `data parallel over ${world.size} ranks (${world.backend}): ZeRO shards of ` +
+          `${shardSize.toLocaleString("en-US")} of ${numel.toLocaleString("en-US")} parameter ` +
+          `elements per rank, device batch ${cfg.device_train_batch_size} of ` +
+          `${cfg.global_train_batch_size}`,
+      );
+    }
     const trainer = new Trainer({
       cfg,
       model,
@@ -171,6 +183,7 @@ export async function runTraining(
       trainDataset,
       evaluators,
       world,
+      dataParallel: zero ?? undefined,
       logger: log,
       progress: opts.progress,
       peakFlops: peak?.flops ?? null,
@@ -208,7 +221,7 @@ export async function runTraining(
       trainer.close();
     }
   } finally {
-    optimizer.dispose();
+    (zero ?? optimizer).dispose();
     model.dispose();
   }
 }

@@ -17,6 +17,8 @@ import type { Optimizer } from "../optim/optimizer.ts";
 import type { GradientSync } from "./gradient_sync.ts";
 import { headTrainingLoss } from "./head_loss.ts";
 import { nextTokenTargets } from "./loss.ts";
+import { throwIfTestFailureRequested } from "./test_failure.ts";
+import type { ZeroDataParallel } from "./zero_data_parallel.ts";
 
 /** What `runTrainStep` needs besides the batch. */
 export interface TrainStepContext {
@@ -26,6 +28,11 @@ export interface TrainStepContext {
   optimizer: Optimizer;
   /** Gradient averaging across ranks (identity for one process). */
   gradientSync: GradientSync;
+  /**
+   * ZeRO data parallelism across ranks: when set, it replaces `gradientSync`, clipping and
+   * `optimizer.step` (the optimizer is then its shard optimizer).
+   */
+  dataParallel?: ZeroDataParallel;
   /** `device_train_microbatch_size`. */
   microBatchSize: number;
   /** `softmax_auxiliary_loss`: add PaLM's z-loss. */
@@ -36,9 +43,12 @@ export interface TrainStepContext {
 
 /** The host-side outcome of one step. */
 export interface TrainStepResult {
-  /** This rank's batch CE: the mean over micro-batches of each micro-batch's token-mean CE. */
+  /**
+   * The batch CE: the mean over micro-batches of each micro-batch's token-mean CE; this rank's,
+   * or the mean over ranks with `dataParallel`.
+   */
   ce: number;
-  /** This rank's z-loss, or null without `softmax_auxiliary_loss`. */
+  /** The z-loss (this rank's, or the mean over ranks), or null without the auxiliary loss. */
   z: number | null;
   /** Global L2 norm of the gradients before clipping. */
   gradNorm: number;
@@ -70,6 +80,16 @@ function rows<T extends "int32" | "float32">(
   return tf.tensor2d(data.subarray(start * seqLen, (start + size) * seqLen), [size, seqLen], dtype);
 }
 
+/** A step's summed micro-batch gradients and losses, on the device. */
+export interface AccumulatedGradients {
+  /** Gradients by parameter name. */
+  grads: Map<string, tf.Tensor>;
+  /** This rank's batch CE (mean over micro-batches of each one's token-mean CE). */
+  ce: tf.Scalar;
+  /** This rank's z-loss, or null without `softmax_auxiliary_loss`. */
+  z: tf.Scalar | null;
+}
+
 /**
  * Forward + backward over the micro-batches of `batch`: returns the summed gradients by
  * parameter name and the step's CE and z-loss as scalars (the caller disposes all of them).
@@ -77,7 +97,7 @@ function rows<T extends "int32" | "float32">(
 export function accumulateGradients(
   ctx: TrainStepContext,
   batch: CollatedBatch,
-): { grads: Map<string, tf.Tensor>; ce: tf.Scalar; z: tf.Scalar | null } {
+): AccumulatedGradients {
   const [batchSize, seqLen] = batch.inputIds.shape;
   if (batch.attentionBias !== undefined) {
     throw new Error(
@@ -155,6 +175,8 @@ export async function runTrainStep(
   collectOptimMetrics = false,
 ): Promise<TrainStepResult> {
   const acc = accumulateGradients(ctx, batch);
+  throwIfTestFailureRequested(step);
+  if (ctx.dataParallel) return await ctx.dataParallel.step(acc, step, lr, collectOptimMetrics);
   const grads = await ctx.gradientSync.syncGradients(acc.grads);
   const losses = tf.tidy(() => tf.stack([acc.ce, acc.z ?? tf.scalar(0)])); // (2,)
   acc.ce.dispose();

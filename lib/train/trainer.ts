@@ -38,6 +38,7 @@ import {
 } from "./state.ts";
 import { TrainBatches } from "./train_data.ts";
 import { runTrainStep, type TrainStepContext } from "./train_step.ts";
+import type { ZeroDataParallel } from "./zero_data_parallel.ts";
 
 /** Everything the trainer is built from (see `buildTrainer` in `run.ts` for the usual way). */
 export interface TrainerOptions {
@@ -45,7 +46,7 @@ export interface TrainerOptions {
   cfg: TrainConfig;
   /** The model. */
   model: Olmo;
-  /** The optimizer over `model.params`. */
+  /** The optimizer over `model.params`, or `dataParallel.optimizer` with ZeRO. */
   optimizer: Optimizer;
   /** The LR schedule (replace `trainer.scheduler` for the bolt-on warmup). */
   scheduler: Scheduler;
@@ -55,7 +56,9 @@ export interface TrainerOptions {
   evaluators?: LmEvaluator[];
   /** The process group (a `SingleProcessWorld` for one process). */
   world: Communicator;
-  /** Gradient averaging across ranks; required when the world has several ranks. */
+  /** ZeRO data parallelism (sharded optimizer state); runs every multi-rank step it is given. */
+  dataParallel?: ZeroDataParallel;
+  /** Plain gradient averaging across ranks (a multi-rank run needs it or `dataParallel`). */
   gradientSync?: GradientSync;
   /** Log lines (rank 0's are printed by `consoleLogger`). Default: silent. */
   logger?: TrainLogger;
@@ -112,16 +115,26 @@ export class Trainer {
   #minLoss = Infinity;
   #peakRssMb = 0;
 
-  /** @throws Error when the world has several ranks but no `gradientSync` is given. */
+  /**
+   * @throws Error when the world has several ranks but neither `dataParallel` nor
+   * `gradientSync`, or when `dataParallel` is given with another optimizer than its own.
+   */
   constructor(opts: TrainerOptions) {
     if (opts.cfg.device_train_batch_size === null) {
       throw new Error("Trainer: derive the config first (deriveTrainConfig)");
     }
-    if (opts.world.size > 1 && (opts.gradientSync ?? LOCAL_GRADIENT_SYNC) === LOCAL_GRADIENT_SYNC) {
+    const zero = opts.dataParallel;
+    if (
+      opts.world.size > 1 && zero === undefined &&
+      (opts.gradientSync ?? LOCAL_GRADIENT_SYNC) === LOCAL_GRADIENT_SYNC
+    ) {
       throw new Error(
-        `Trainer: ${opts.world.size} ranks need a data-parallel gradientSync; multi-process ` +
-          "training is not wired into the trainer yet",
+        `Trainer: ${opts.world.size} ranks need data parallelism: pass dataParallel ` +
+          "(ZeroDataParallel.create, as runTraining does) or a gradientSync",
       );
+    }
+    if (zero !== undefined && (zero.optimizer !== opts.optimizer || zero.world !== opts.world)) {
+      throw new Error("Trainer: with dataParallel, pass its optimizer and its world");
     }
     this.cfg = opts.cfg;
     this.model = opts.model;
@@ -173,17 +186,27 @@ export class Trainer {
     path: string,
     opts: { loadOptimizerState: boolean; resetTrainerState?: boolean; verifyOnly?: boolean },
   ): Promise<RestoredCheckpoint> {
+    const zero = this.#opts.dataParallel;
     const loaded = await readTrainingCheckpoint(path, {
       rank: this.#world.rank,
       worldSize: this.#world.size,
       loadOptimizerState: opts.loadOptimizerState,
+      keepRankShard: zero !== undefined,
     });
-    try {
-      this.model.loadStateDict(loaded.model);
-    } catch (e) {
-      throw new Error(`${loaded.dir}: ${(e as Error).message}`);
+    if (loaded.rankShard !== null) {
+      const { layout, shard } = loaded.rankShard;
+      await zero!.loadRankShard(layout, shard, loaded.dir, opts.loadOptimizerState);
+    } else {
+      try {
+        this.model.loadStateDict(loaded.model!);
+      } catch (e) {
+        throw new Error(`${loaded.dir}: ${(e as Error).message}`);
+      }
+      if (zero !== undefined) {
+        await zero.syncFromModel();
+        if (loaded.optim !== null) zero.loadFullOptimizerState(loaded.optim, loaded.dir);
+      } else if (loaded.optim !== null) this.optimizer.loadStateDict(loaded.optim, loaded.dir);
     }
-    if (loaded.optim !== null) this.optimizer.loadStateDict(loaded.optim, loaded.dir);
     if (loaded.trainer !== null && !opts.resetTrainerState) {
       this.counters = countersFromState(loaded.trainer, {
         restoreDataloader: this.cfg.restore_dataloader,
@@ -209,6 +232,7 @@ export class Trainer {
       configYaml: this.#configYaml,
       rank: this.#world.rank,
       worldSize: this.#world.size,
+      dataParallel: this.#opts.dataParallel,
     });
     this.#progress.info(`saved ${sharded ? "sharded" : "unsharded"} checkpoint to ${dir}`);
     await this.#sink?.writePlot();
@@ -243,6 +267,7 @@ export class Trainer {
       model: this.model,
       optimizer: this.optimizer,
       gradientSync: this.#opts.gradientSync ?? LOCAL_GRADIENT_SYNC,
+      dataParallel: this.#opts.dataParallel,
       microBatchSize: this.cfg.device_train_microbatch_size,
       zLoss: this.cfg.softmax_auxiliary_loss,
       dropoutSeed: (micro) =>
@@ -350,7 +375,9 @@ export class Trainer {
     r: { ce: number; z: number | null; gradNorm: number; optimMetrics: Record<string, number> },
   ): Promise<Record<string, number>> {
     let ce = r.ce, z = r.z;
-    if (this.#world.size > 1 && step % this.cfg.console_log_interval === 0) {
+    // With ZeRO the step's loss is already the mean over ranks (on every step).
+    const localLoss = this.#opts.dataParallel === undefined;
+    if (this.#world.size > 1 && localLoss && step % this.cfg.console_log_interval === 0) {
       const buf = Float64Array.of(ce, z ?? 0);
       await this.#world.allReduceSum(buf);
       ce = buf[0] / this.#world.size;
@@ -372,7 +399,8 @@ export class Trainer {
     this.optimizer.paramGroups.forEach((g, i) => (m[`optim/learning_rate_group${i}`] = g.lr));
     for (const [k, v] of Object.entries(r.optimMetrics)) m[`optim/${k}`] = v;
     if (this.#collectOptimMetrics(step)) {
-      for (const [k, v] of Object.entries(await this.optimizer.postStepMetrics())) {
+      const post = this.#opts.dataParallel ?? this.optimizer;
+      for (const [k, v] of Object.entries(await post.postStepMetrics())) {
         m[`optim/${k}`] = v;
       }
     }
