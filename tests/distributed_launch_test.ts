@@ -78,6 +78,64 @@ Deno.test("launch --dry-run: options stop at SCRIPT, the script's args pass thro
   );
 });
 
+/** The launcher's environment without MPI_LIB or stray variables, plus `extra`. */
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "", ...extra };
+  for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+Deno.test("launch --dry-run --hostfile: two nodes for MPICH and for Open MPI", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "olmo-ts-launch-" });
+  try {
+    const hostfile = `${dir}/hosts.txt`;
+    await Deno.writeTextFile(hostfile, "# two nodes\nnode-a:8\nnode-b:8\n");
+    const env = cleanEnv({ OLMO_AUDIT_FLAG: "1" });
+    const launch = (flavor: string) =>
+      run(DENO, [
+        ...["run", "-A", "cli/launch.ts", `--mpi=${flavor}`, "--nproc-per-node=2"],
+        ...["--hostfile", hostfile, "--dry-run", "train.ts", "cfg.yaml"],
+      ], { env, clearEnv: true });
+    const rankCommand = `${DENO} run -A train.ts cfg.yaml`;
+    const mpich = await launch("mpich");
+    assert.equal(mpich.code, 0, mpich.stderr);
+    assert.equal(
+      mpich.stdout.trim(),
+      `mpiexec.mpich -genv MPI_LIB libmpich.so.12 -f ${hostfile} -ppn 2 -n 4 ${rankCommand}`,
+    );
+    const openmpi = await launch("openmpi");
+    assert.equal(openmpi.code, 0, openmpi.stderr);
+    const root = Deno.uid() === 0 ? "--allow-run-as-root " : "";
+    assert.equal(
+      openmpi.stdout.trim(),
+      `mpiexec.openmpi --oversubscribe ${root}-x MPI_LIB=libmpi.so.40 -x OLMO_AUDIT_FLAG ` +
+        `--hostfile ${hostfile} --npernode 2 -n 4 ${rankCommand}`,
+    );
+    const hosts = await run(DENO, [
+      ...["run", "-A", "cli/launch.ts", "--hosts", "node-a,node-b,node-c", "--nproc-per-node=2"],
+      ...["--dry-run", "train.ts"],
+    ], { env, clearEnv: true });
+    assert.equal(hosts.code, 0, hosts.stderr);
+    assert.equal(
+      hosts.stdout.trim(),
+      `mpiexec.mpich -genv MPI_LIB libmpich.so.12 -hosts node-a,node-b,node-c -ppn 2 -n 6 ` +
+        `${DENO} run -A train.ts`,
+    );
+    const empty = `${dir}/empty.txt`;
+    await Deno.writeTextFile(empty, "# nothing\n");
+    const bad = await run(DENO, [
+      ...["run", "-A", "cli/launch.ts", "--hostfile", empty, "train.ts"],
+    ], { env, clearEnv: true });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /hostfile .*empty\.txt: no host names found/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("launch: bad options and a missing SCRIPT exit 2 with a message", async () => {
   const bogus = await run(DENO, ["run", "-A", "cli/launch.ts", "--bogus=1", "train.ts"]);
   assert.equal(bogus.code, 2);
@@ -109,39 +167,41 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "launch: SIGTERM to the launcher stops every rank and exits non-zero",
-  ignore: !HAS_MPICH,
-  fn: async () => {
-    const child = new Deno.Command(DENO, {
-      args: ["run", "-A", "cli/launch.ts", "--nproc-per-node=2", "tests/distributed/sleeper.ts"],
-      cwd: REPO_ROOT,
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    const pids: number[] = [];
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let text = "";
-    while (pids.length < 2) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      text += value;
-      pids.splice(0, pids.length, ...[...text.matchAll(/^ready (\d+)$/gm)].map((m) => +m[1]));
-    }
-    assert.equal(pids.length, 2, `both ranks report ready, got: ${text}`);
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await lines.cancel();
-    clearTimeout(guard);
-    assert.notEqual(status.code, 0);
-    assert.equal(status.signal, null, "the launcher exits by itself, not by the signal");
-    for (let i = 0; i < 50 && pids.some((pid) => existsSync(`/proc/${pid}`)); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.deepEqual(pids.filter((pid) => existsSync(`/proc/${pid}`)), [], "ranks still alive");
-  },
-});
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test({
+    name: `launch: ${signal} to the launcher stops every rank and exits non-zero`,
+    ignore: !HAS_MPICH,
+    fn: async () => {
+      const child = new Deno.Command(DENO, {
+        args: ["run", "-A", "cli/launch.ts", "--nproc-per-node=2", "tests/distributed/sleeper.ts"],
+        cwd: REPO_ROOT,
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const guard = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const pids: number[] = [];
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (pids.length < 2) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        text += value;
+        pids.splice(0, pids.length, ...[...text.matchAll(/^ready (\d+)$/gm)].map((m) => +m[1]));
+      }
+      assert.equal(pids.length, 2, `both ranks report ready, got: ${text}`);
+      child.kill(signal);
+      const status = await child.status;
+      await lines.cancel();
+      clearTimeout(guard);
+      assert.notEqual(status.code, 0);
+      assert.equal(status.signal, null, "the launcher exits by itself, not by the signal");
+      for (let i = 0; i < 50 && pids.some((pid) => existsSync(`/proc/${pid}`)); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.deepEqual(pids.filter((pid) => existsSync(`/proc/${pid}`)), [], "ranks still alive");
+    },
+  });
+}
 
 Deno.test({
   name: "launch --mpi=openmpi, 2 ranks: the collectives are correct with the Open MPI ABI",

@@ -55,7 +55,7 @@ Deno.test({
   },
 });
 
-for (const mode of ["throw", "throw-in-flight", "reject", "exit0"]) {
+for (const mode of ["throw", "throw-in-flight", "reject", "exit0", "end"]) {
   Deno.test({
     name: `MPICH: a failing rank (${mode}) stops the whole job with exit code 1`,
     ignore: !HAS_MPICH,
@@ -97,5 +97,43 @@ Deno.test({
         result.stdout + result.stderr,
         /wrong MPI library for this launcher: PMI_SIZE=2/,
       );
+    }),
+});
+
+Deno.test({
+  name: "mpiexec.openmpi with the MPICH library: 'wrong MPI library' and exit code 2",
+  ignore: !HAS_MPICH || !HAS_OPENMPI,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const result = await run("mpiexec.openmpi", [
+        ...["--oversubscribe", "--allow-run-as-root", "-x", "MPI_LIB=libmpich.so.12", "-n", "2"],
+        ...[DENO, "run", "-A", "tests/distributed/collectives.ts", "2", dir],
+      ], { timeoutMs: 30_000 });
+      assert.equal(result.timedOut, false);
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.match(
+        result.stdout + result.stderr,
+        /wrong MPI library for this launcher: OMPI_COMM_WORLD_SIZE=2 but MPI_Comm_size=1/,
+      );
+    }),
+});
+
+Deno.test({
+  name: "mpiexec.openmpi without MPI_LIB: the ranks pick the Open MPI library from its environment",
+  ignore: !HAS_OPENMPI,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const result = await run("mpiexec.openmpi", [
+        ...["--oversubscribe", "--allow-run-as-root", "-n", "2"],
+        ...[DENO, "run", "-A", "tests/distributed/collectives.ts", "2", dir],
+      ], { timeoutMs: 30_000 });
+      assert.equal(result.timedOut, false);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      for (const r of [0, 1]) {
+        assert.match(
+          result.stdout,
+          new RegExp(`^OK rank ${r} openmpi \\(libmpi\\.so\\.40\\)`, "m"),
+        );
+      }
     }),
 });

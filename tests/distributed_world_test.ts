@@ -3,6 +3,7 @@ import { detectLauncher } from "../lib/distributed/launcher_env.ts";
 import { mpiLibraryCandidates } from "../lib/distributed/mpi_library.ts";
 import { initWorld, rankPrefix, SingleProcessWorld } from "../lib/distributed/world.ts";
 import { DENO, run } from "./distributed/run.ts";
+import { makeTinyEnv, writeTinyConfigYaml } from "./_train_fixture.ts";
 
 /** An environment reader over a fixed map. */
 function envOf(vars: Record<string, string>): (name: string) => string | undefined {
@@ -72,12 +73,18 @@ Deno.test("initWorld: no launcher and no MPI_LIB gives the single-process world"
   await world.finalize();
 });
 
-Deno.test("initWorld without a launcher loads no library (runs without --allow-ffi)", async () => {
+/** An environment without any launcher variable or MPI_LIB: what a plain shell gives. */
+function plainEnv(): Record<string, string> {
   const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "" };
   for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
+  return env;
+}
+
+Deno.test("initWorld without a launcher loads no library (runs without --allow-ffi)", async () => {
+  const env = plainEnv();
   const result = await run(DENO, ["run", "--allow-env", "tests/distributed/single_process.ts"], {
     env,
     clearEnv: true,
@@ -95,4 +102,26 @@ Deno.test("a missing MPI library fails with the list of tried libraries and an i
   assert.notEqual(result.code, 0);
   assert.match(result.stderr, /No MPI library found \(tried \/nonexistent\/libmpi\.so\)/);
   assert.match(result.stderr, /apt install mpich/);
+});
+
+Deno.test("scripts/train.ts without a launcher trains as world size 1 with no MPI (no --allow-ffi)", async () => {
+  // Without --allow-ffi any dlopen (of MPI or anything else) throws, as if MPI were not installed.
+  const tiny = await makeTinyEnv();
+  try {
+    const config = `${tiny.dir}/tiny.yaml`;
+    const saveFolder = `${tiny.dir}/run`;
+    await writeTinyConfigYaml(tiny, config, saveFolder, {
+      max_duration: 2,
+      save_interval_unsharded: 2,
+    });
+    const result = await run(DENO, [
+      ...["run", "--allow-read", "--allow-write", "--allow-env", "scripts/train.ts", config],
+    ], { env: plainEnv(), clearEnv: true, timeoutMs: 60_000 });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /training stopped at step 2/);
+    const trainer = JSON.parse(await Deno.readTextFile(`${saveFolder}/step2-unsharded/train.json`));
+    assert.equal(trainer.world_size, 1);
+  } finally {
+    await Deno.remove(tiny.dir, { recursive: true });
+  }
 });

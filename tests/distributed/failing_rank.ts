@@ -2,7 +2,8 @@
  * Run under mpiexec with 2 ranks: rank 1 fails in the way named by the first argument while
  * rank 0 waits in a collective that rank 1 never joins (or, for `throw-in-flight`, sleeps while
  * rank 1's own collective is in flight). The job must stop with a non-zero code.
- * Modes: throw, throw-in-flight, reject, exit0, exit CODE.
+ * Modes: throw, throw-in-flight, reject, exit0, end (the script ends without finalize()),
+ * exit CODE.
  *
  * @module
  */
@@ -30,5 +31,5 @@ if (world.rank === 0) {
   if (mode === "reject") Promise.reject(new Error("rank 1 rejects on purpose"));
   if (mode === "exit0") Deno.exit(0);
   if (mode === "exit") Deno.exit(code);
-  await new Promise((resolve) => setTimeout(resolve, 60_000));
+  if (mode !== "end") await new Promise((resolve) => setTimeout(resolve, 60_000));
 }
