@@ -250,6 +250,7 @@ export {
   MetricsSink,
   NonFiniteLossError,
   perSequenceEvalLoss,
+  readDataIndices,
   readMetricsFile,
   runTraining,
   runTrainStep,
@@ -257,6 +258,7 @@ export {
   ZeroDataParallel,
 } from "./lib/train/mod.ts";
 export type {
+  DataIndicesRecord,
   FitResult,
   GradientSync,
   RunTrainingOptions,

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadCheckpoint } from "../lib/checkpoint/trainer_checkpoint.ts";
 import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { type DataIndicesRecord, readDataIndices } from "../lib/train/data_indices.ts";
 import { SILENT_LOGGER } from "../lib/train/log.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { runTraining } from "../lib/train/run.ts";
@@ -64,6 +65,11 @@ async function metricOf(saveFolder: string, name: string): Promise<number[]> {
   const records = await readMetricsFile(join(saveFolder, "metrics.jsonl"));
   assert.deepEqual(records.map((r) => r.step), records.map((_, i) => i + 1));
   return records.map((r) => r[name] as number);
+}
+
+/** A rank's `data-indices` file of a run folder. */
+function dataIndicesOf(saveFolder: string, rank: number): Promise<DataIndicesRecord[]> {
+  return readDataIndices(join(saveFolder, "data-indices", `rank${rank}.tsv.gz`));
 }
 
 function lossesOf(saveFolder: string): Promise<number[]> {
@@ -155,6 +161,15 @@ Deno.test({
       "rank1.safetensors",
     ]);
     assert.equal(await Deno.readLink(join(ref.twoRanks, "latest")), "step6");
+    // Each rank lists its own instances of every step; together they are the 1-rank batch.
+    const single = await dataIndicesOf(ref.oneRank, 0);
+    const perRank = [await dataIndicesOf(ref.twoRanks, 0), await dataIndicesOf(ref.twoRanks, 1)];
+    for (const rank of perRank) assert.deepEqual(rank.map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+    single.forEach(({ indices }, i) => {
+      const both = [...perRank[0][i].indices, ...perRank[1][i].indices];
+      assert.equal(perRank[0][i].indices.length, 2);
+      assert.deepEqual(both.sort((a, b) => a - b), [...indices].sort((a, b) => a - b));
+    });
   },
 });
 
@@ -254,6 +269,14 @@ Deno.test({
     ]);
     assertJobOk(resumed);
     assertLossesClose(await lossesOf(folder), await lossesOf(ref.twoRanks), "resumed vs straight");
+    // Lines written past step 2 before the failure were dropped: every step once per rank.
+    for (const rank of [0, 1]) {
+      assert.deepEqual(
+        await dataIndicesOf(folder, rank),
+        await dataIndicesOf(ref.twoRanks, rank),
+        `rank ${rank}`,
+      );
+    }
   },
 });
 

@@ -14,7 +14,7 @@ Deno.test("metric formatting follows OLMo's thresholds", () => {
 });
 
 Deno.test("console block excludes optim metrics", () => {
-  const block = formatMetricsBlock("step=3/10", {
+  const block = formatMetricsBlock("[step=3/10]", {
     "train/CrossEntropyLoss": 5.5,
     "optim/total_grad_norm": 1,
   });
@@ -40,4 +40,31 @@ Deno.test("small and negative values print like Python's str()", () => {
   nodeAssert.equal(formatMetric(-0.25), "-0.25");
   nodeAssert.equal(formatMetric(1.5e-7), "1.5e-07");
   nodeAssert.equal(formatMetric(-3), "-3.0");
+});
+
+Deno.test("ties round to even, non-finite values and big integers print as Python's", () => {
+  // Expected strings from Python 3 (OLMo's format_float) on the same doubles.
+  const python: [number, string][] = [
+    [0.125, "0.1250"],
+    [2.5625, "2.562"], // exact tie: Python rounds half to even, JS toFixed would give 2.563
+    [0.375 + 2, "2.375"],
+    [10.125, "10.12"],
+    [10.375, "10.38"],
+    [100.25, "100.2"],
+    [0.00015, "0.0001"],
+    [1.0005, "1.000"],
+    [NaN, "nan"],
+    [-Infinity, "-inf"],
+    [-0, "-0.0"],
+    [1e20, "100,000,000,000,000,000,000"],
+    [2 ** 70, "1,180,591,620,717,411,303,424"],
+  ];
+  for (const [v, want] of python) nodeAssert.equal(formatMetric(v), want, String(v));
+});
+
+Deno.test("an evaluation block is headed by the bare label, as OLMo's", () => {
+  nodeAssert.equal(
+    formatMetricsBlock("held-out", { "eval/held-out/CrossEntropyLoss": 2.5 }),
+    "held-out\n    eval/held-out/CrossEntropyLoss=2.500",
+  );
 });

@@ -336,7 +336,7 @@ Deno.test("a save killed with SIGKILL leaves latest on the previous complete che
   const o = optim(m, 1);
   const mgr = new CheckpointManager({ saveFolder: folder });
   await mgr.saveSharded(1, { model: m, optim: o, trainer: trainer(1), config: CONFIG });
-  // A child process saves a ~100 MB step-2 checkpoint into the same folder.
+  // A child process saves a ~100 MB step-2 checkpoint into the same folder, keeping only one.
   const script = join(folder, "child_save.ts");
   const lib = new URL("../lib/checkpoint/mod.ts", import.meta.url).href;
   await Deno.writeTextFile(
@@ -348,7 +348,8 @@ const model = new Map([["transformer.wte.weight", big()]]);
 const state = new Map([["transformer.wte.weight.exp_avg", big()], ["transformer.wte.weight.exp_avg_sq", big()]]);
 const trainer = { global_step: 2, global_data_step: 2, global_train_examples_seen: 0,
   global_train_tokens_seen: 0, world_size: 1, checkpoints: [], unsharded_checkpoints: [] };
-const mgr = new CheckpointManager({ saveFolder: ${JSON.stringify(folder)} });
+// Keep 1: step1 (the one latest points at) may only go once step2 is complete.
+const mgr = new CheckpointManager({ saveFolder: ${JSON.stringify(folder)}, keepSharded: 1 });
 mgr.checkpoints = [${JSON.stringify(join(folder, "step1"))}];
 console.log("saving");
 await mgr.saveSharded(2, { model, optim: { state, paramGroups: [] }, trainer });
@@ -378,10 +379,13 @@ console.log("done");
   const restored = await loadCheckpoint(join(folder, "latest"));
   assertBitExact(restored.model, m, "model after kill");
   assertBitExact(restored.optim!.state, o.state, "optim after kill");
-  // The next save of that step cleans the leftover and completes.
-  await mgr.saveSharded(2, { model: m, optim: o, trainer: trainer(2) });
+  // The next save of that step cleans the leftover and completes; with keep 1, step1 goes now.
+  const keepOne = new CheckpointManager({ saveFolder: folder, keepSharded: 1 });
+  keepOne.checkpoints = [join(folder, "step1")];
+  await keepOne.saveSharded(2, { model: m, optim: o, trainer: trainer(2) });
   assert.ok(!(await exists(tmp)));
   assert.equal(await Deno.readLink(join(folder, "latest")), "step2");
+  assert.ok(!(await exists(join(folder, "step1"))));
   const st = await readSafetensors(join(folder, "step2", "rank0.safetensors"));
   assert.equal(st.tensors.get("params")!.shape[0], 8 * 4 + 12 * 4 + 4);
   await Deno.remove(folder, { recursive: true });

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
 import { ConfigError } from "../lib/config/mod.ts";
+import { readDataIndices } from "../lib/train/data_indices.ts";
 import { SILENT_LOGGER } from "../lib/train/log.ts";
 import { runTraining } from "../lib/train/run.ts";
 import { makeTinyEnv, type TinyEnv, tinyTrainConfig } from "./_train_fixture.ts";
@@ -52,10 +53,15 @@ async function resumeCase(env: TinyEnv, backend: "cpu" | "wasm"): Promise<void> 
   for (const [name, t] of want) {
     assert.deepEqual(got.get(name)!.data, t.data, `${backend}: ${name} differs after resume`);
   }
-  // The restarted run's metrics.jsonl has each step once, in order.
+  // The restarted run's metrics.jsonl has each step once, in order; its data-indices file lists
+  // the same instances per step as the straight run's.
   const steps = (await Deno.readTextFile(join(split, "metrics.jsonl")))
     .trim().split("\n").map((l) => JSON.parse(l).step);
   assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
+  const indices = (folder: string) => readDataIndices(join(folder, "data-indices", "rank0.tsv.gz"));
+  const straightIndices = await indices(straight);
+  assert.deepEqual(straightIndices.map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(await indices(split), straightIndices);
 }
 
 Deno.test("exact resume on cpu and wasm: split run == straight run, bit for bit", async () => {

@@ -1,7 +1,9 @@
 /**
  * Trainer behaviour: exact stopping (`max_duration` in tokens, `stop_at`), evaluation metric
- * names and values, the NaN-loss error, a stable tensor count across steps, and fine-tuning
- * from OLMo's own `model.pt` checkpoint with a fresh optimizer and the bolt-on warmup.
+ * names and values (and `subset_num_batches`), the NaN-loss error, a stable tensor count across
+ * steps, micro-batch loss averaging and gradient accumulation against plain autodiff, and
+ * fine-tuning from OLMo's own `model.pt` checkpoint with a fresh optimizer and the bolt-on
+ * warmup.
  *
  * @module
  */
@@ -134,6 +136,42 @@ Deno.test("eval metrics: names per label, per-sequence mean, exp for perplexity"
   }
 });
 
+Deno.test("eval subset_num_batches: the evaluator's, else eval_subset_num_batches, else all", async () => {
+  const env = await makeTinyEnv();
+  try {
+    const cfg = deriveTrainConfig(
+      await tinyTrainConfig(env, join(env.dir, "run"), {
+        eval_subset_num_batches: 2,
+        evaluators: [
+          { label: "all", data: { paths: [env.validation] }, subset_num_batches: -1 },
+          { label: "one", data: { paths: [env.validation] }, subset_num_batches: 1 },
+          { label: "default", data: { paths: [env.validation] } },
+        ],
+      }),
+      1,
+    );
+    // 12 validation instances in batches of device_eval_batch_size 4: 3 batches in all.
+    const evaluators = buildEvaluators(cfg, new SingleProcessWorld(), () => {});
+    assert.deepEqual(evaluators.map((e) => e.numBatches), [3, 1, 2]);
+    const model = new Olmo(cfg.model, { seed: 2 });
+    try {
+      for (const e of evaluators) {
+        const seen: string[] = [];
+        const m = await e.evaluate(model, (i, n) => seen.push(`${i}/${n}`));
+        assert.deepEqual(
+          seen,
+          Array.from({ length: e.numBatches }, (_, i) => `${i + 1}/${e.numBatches}`),
+        );
+        assert.ok(Number.isFinite(m[`eval/${e.label}/CrossEntropyLoss`]));
+      }
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    await Deno.remove(env.dir, { recursive: true });
+  }
+});
+
 Deno.test("a NaN loss stops training with an error naming the step", async () => {
   const env = await makeTinyEnv();
   try {
@@ -194,6 +232,74 @@ Deno.test("the number of live tensors is stable across training steps", async ()
     }
     // Optimizer moments appear at step 1 and the adaptive-clipping EMAs at step 2; then nothing.
     assert.deepEqual(counts.slice(2), [counts[1], counts[1], counts[1]]);
+  } finally {
+    await Deno.remove(env.dir, { recursive: true });
+  }
+});
+
+Deno.test("micro-batches: the loss is the mean of each one's token-mean CE, gradients summed", async () => {
+  await initBackend("cpu", { quiet: true });
+  const env = await makeTinyEnv();
+  try {
+    // Large initial weights make per-token losses differ, so the weighting shows in the loss.
+    const cfg = await tinyTrainConfig(env, join(env.dir, "micro"), {
+      model: { residual_dropout: 0, init_std: 0.5 },
+    });
+    const model = new Olmo(cfg.model, { seed: 3 });
+    const optimizer = createOptimizer(cfg.optimizer, model.params, cfg);
+    const [B, S, V] = [4, 16, TINY_VOCAB];
+    const ids = Int32Array.from(patternTokens(B * S, 11));
+    // Rows 0-1 (micro-batch 1) are fully attended: 2 x 15 labels. Rows 2-3 (micro-batch 2) mask
+    // their last 10 positions: labels only where the next token is attended, 2 x 5 labels.
+    const mask = new Float32Array(B * S).fill(1);
+    for (const row of [2, 3]) mask.fill(0, row * S + 6, (row + 1) * S);
+    try {
+      // The reference, by plain autodiff: mean over the two micro-batches of each one's
+      // token-mean next-token CE, with the mask also given to attention (OLMo's forward).
+      const perToken: number[][] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        let total = tf.scalar(0);
+        for (const start of [0, 2]) {
+          const x = tf.tensor2d(ids.subarray(start * S, (start + 2) * S), [2, S], "int32");
+          const m = tf.tensor2d(mask.subarray(start * S, (start + 2) * S), [2, S]);
+          const logits = model.forward(x, { attentionMask: m }).logits; // (2, S, V)
+          const lp = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [2, S - 1, V]));
+          const next = tf.oneHot(tf.slice(x, [0, 1], [2, S - 1]), V); // (2, S-1, V)
+          const nll = tf.neg(tf.sum(tf.mul(lp, next), -1)); // (2, S-1)
+          const w = tf.slice(m, [0, 1], [2, S - 1]); // label t+1 counts iff attended
+          perToken.push([...tf.mul(nll, w).dataSync()].filter((_, i) => w.dataSync()[i] > 0));
+          total = tf.add(total, tf.div(tf.div(tf.sum(tf.mul(nll, w)), tf.sum(w)), 2));
+        }
+        return total as tf.Scalar;
+      }, [...model.params.values()]);
+      const wantLoss = (await value.data())[0];
+      let sq = 0;
+      for (const g of Object.values(grads)) for (const v of await g.data()) sq += v * v;
+      tf.dispose([value, ...Object.values(grads)]);
+      const ctx = {
+        model,
+        optimizer,
+        gradientSync: LOCAL_GRADIENT_SYNC,
+        microBatchSize: 2,
+        zLoss: false,
+        dropoutSeed: (m: number) => m,
+      };
+      const batch = {
+        inputIds: { dtype: "int32" as const, shape: [B, S], data: ids },
+        attentionMask: { dtype: "float32" as const, shape: [B, S], data: mask },
+      };
+      const r = await runTrainStep(ctx, batch, 1, 1e-3);
+      assert.equal(perToken[0].length, 30);
+      assert.equal(perToken[1].length, 10);
+      assert.ok(Math.abs(r.ce - wantLoss) <= 1e-5 * wantLoss, `${r.ce} vs ${wantLoss}`);
+      assert.ok(Math.abs(r.gradNorm - Math.sqrt(sq)) <= 1e-4 * Math.sqrt(sq));
+      // Token-weighting across micro-batches (not OLMo's) would be visibly different.
+      const weighted = perToken.flat().reduce((a, b) => a + b, 0) / 40;
+      assert.ok(Math.abs(weighted - wantLoss) > 100 * 1e-5 * wantLoss, `${weighted}`);
+    } finally {
+      optimizer.dispose();
+      model.dispose();
+    }
   } finally {
     await Deno.remove(env.dir, { recursive: true });
   }

@@ -7,7 +7,8 @@
  * unsharded save gathers the optimizer state for rank 0, and a sharded checkpoint restores from
  * this rank's own file. Without it every rank holds the full state: a sharded save cuts this
  * rank's shard out of it, and restoring a sharded checkpoint written by several ranks reads every
- * rank's file and reassembles the full state.
+ * rank's file and reassembles the full state. `applyTrainingCheckpoint` puts what was read into
+ * the live model and optimizer (or the ZeRO shards).
  *
  * @module
  */
@@ -184,4 +185,43 @@ export async function readTrainingCheckpoint(
     trainer: loaded.trainer,
     rankShard: null,
   };
+}
+
+/** What a restored checkpoint is put into. */
+export interface RestoreTarget {
+  /** The model. */
+  model: Olmo;
+  /** The optimizer (ZeRO's shard optimizer with `dataParallel`). */
+  optimizer: Optimizer;
+  /** ZeRO state of a multi-rank run. */
+  dataParallel?: ZeroDataParallel;
+}
+
+/**
+ * Loads the weights of `loaded` into the model and, when it holds optimizer state and
+ * `loadOptimizerState`, that state into the optimizer; with ZeRO, this rank's shard (or its slice
+ * of the full state).
+ * @throws Error naming the checkpoint folder when a tensor is missing or of the wrong shape.
+ */
+export async function applyTrainingCheckpoint(
+  loaded: RestoredCheckpoint,
+  target: RestoreTarget,
+  loadOptimizerState: boolean,
+): Promise<void> {
+  const zero = target.dataParallel;
+  if (loaded.rankShard !== null) {
+    if (zero === undefined) throw new Error(`${loaded.dir}: a rank shard needs ZeRO state`);
+    const { layout, shard } = loaded.rankShard;
+    await zero.loadRankShard(layout, shard, loaded.dir, loadOptimizerState);
+    return;
+  }
+  try {
+    target.model.loadStateDict(loaded.model!);
+  } catch (e) {
+    throw new Error(`${loaded.dir}: ${(e as Error).message}`);
+  }
+  if (zero !== undefined) {
+    await zero.syncFromModel();
+    if (loaded.optim !== null) zero.loadFullOptimizerState(loaded.optim, loaded.dir);
+  } else if (loaded.optim !== null) target.optimizer.loadStateDict(loaded.optim, loaded.dir);
 }

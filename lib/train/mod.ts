@@ -1,7 +1,8 @@
 /**
  * Training: OLMo's trainer loop (`Trainer`), the whole start-up sequence of `deno task train`
  * (`runTraining`), one optimizer step (`runTrainStep`), in-loop LM evaluation, the run's metric
- * files, progress display, losses, throughput and console formatting.
+ * and data-indices files, stop conditions, progress display, losses, throughput and console
+ * formatting.
  *
  * @module
  */
@@ -37,8 +38,23 @@ export {
   initialCounters,
   trainerStateOf,
 } from "./state.ts";
-export type { RestoredCheckpoint, SaveInputs } from "./checkpointing.ts";
-export { readTrainingCheckpoint, saveTrainingCheckpoint } from "./checkpointing.ts";
+export type { RestoredCheckpoint, RestoreTarget, SaveInputs } from "./checkpointing.ts";
+export {
+  applyTrainingCheckpoint,
+  readTrainingCheckpoint,
+  saveTrainingCheckpoint,
+} from "./checkpointing.ts";
+export type { DataIndicesRecord } from "./data_indices.ts";
+export {
+  DATA_INDICES_DIR,
+  dataIndicesPath,
+  DataIndicesWriter,
+  readDataIndices,
+} from "./data_indices.ts";
+export type { StepMetricsOptions } from "./step_metrics.ts";
+export { StepMetrics } from "./step_metrics.ts";
+export type { CancelReason, StepState, StopConditions } from "./stopping.ts";
+export { cancelReason } from "./stopping.ts";
 export type { MetricsRecord } from "./metrics_sink.ts";
 export { LOSS_PLOT_FILE, METRICS_FILE, MetricsSink, readMetricsFile } from "./metrics_sink.ts";
 export type { ProgressInfo, TrainProgressOptions } from "./progress.ts";

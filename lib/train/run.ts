@@ -6,9 +6,9 @@
  * ZeRO-style (`ZeroDataParallel`: OLMo's FSDP) and its optimizer holds this rank's shard only.
  *
  * Differences from OLMo, all deliberate: restarting into the same `save_folder` (from one of its
- * checkpoints) works without `--save_overwrite`; `data-indices/*.tsv.gz` are not written (the
- * step → instances map is recovered from `train_data/global_indices.npy` by
- * `deno task inspect-data`); W&B is not called (metrics go to `metrics.jsonl`).
+ * checkpoints) works without `--save_overwrite`, and continues `metrics.jsonl` and
+ * `data-indices/rank{r}.tsv.gz` from the restored step (`data_indices.ts`); W&B is not called
+ * (metrics go to `metrics.jsonl`).
  *
  * @module
  */

@@ -1,15 +1,17 @@
 /**
  * `Trainer`: OLMo's training loop (`olmo/train.py` `Trainer.fit`, spec §6.2–§6.7) on tfjs.
  *
- * Per step: take the next device batch, advance the 1-based counters, set the LR from the
- * scheduler, run the step (micro-batches, gradient sync, clipping, update; one device read),
- * record metrics (`metrics.jsonl` every step, the console every `console_log_interval`), decide
- * whether to stop (`stop_at`, `time_limit`, `early_stopping_factor`, a cancel signal), save
+ * Per step: take the next device batch, advance the 1-based counters, record its dataset
+ * indices (`data-indices/rank{r}.tsv.gz`), set the LR from the scheduler, run the step
+ * (micro-batches, gradient sync, clipping, update; one device read), record metrics
+ * (`metrics.jsonl` every step, the console every `console_log_interval`), decide whether to stop
+ * (`stop_at`, `time_limit`, `early_stopping_factor`, a cancel signal; `stopping.ts`), save
  * checkpoints at their intervals, and evaluate every `eval_interval` steps. Training ends exactly
  * at `max_duration` (steps, or a token budget like `"2e9T"`) or when the data runs out.
  *
  * @module
  */
+import { dirname } from "node:path";
 import { type TrainConfig, trainConfigToYaml } from "../config/mod.ts";
 import { durationToSteps } from "../config/duration.ts";
 import { checkWasmMemory } from "../backend/memory_guard.ts";
@@ -19,15 +21,19 @@ import type { Communicator } from "../distributed/world.ts";
 import type { Olmo } from "../model/olmo.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { Scheduler } from "../optim/scheduler.ts";
-import { readTrainingCheckpoint, type RestoredCheckpoint } from "./checkpointing.ts";
-import { saveTrainingCheckpoint } from "./checkpointing.ts";
+import {
+  applyTrainingCheckpoint,
+  readTrainingCheckpoint,
+  type RestoredCheckpoint,
+  saveTrainingCheckpoint,
+} from "./checkpointing.ts";
+import { DataIndicesWriter } from "./data_indices.ts";
 import type { LmEvaluator } from "./evaluator.ts";
 import { formatMetricsBlock } from "./format.ts";
 import { type GradientSync, LOCAL_GRADIENT_SYNC } from "./gradient_sync.ts";
 import { SILENT_LOGGER, type TrainLogger } from "./log.ts";
 import { MetricsSink } from "./metrics_sink.ts";
 import { TrainProgress, type TrainProgressOptions } from "./progress.ts";
-import { SpeedMonitor } from "./speed_monitor.ts";
 import {
   advanceCounters,
   countersFromState,
@@ -36,11 +42,13 @@ import {
   type TrainCounters,
   trainerStateOf,
 } from "./state.ts";
+import { StepMetrics } from "./step_metrics.ts";
+import { type CancelReason, cancelReason } from "./stopping.ts";
 import { TrainBatches } from "./train_data.ts";
 import { runTrainStep, type TrainStepContext } from "./train_step.ts";
 import type { ZeroDataParallel } from "./zero_data_parallel.ts";
 
-/** Everything the trainer is built from (see `buildTrainer` in `run.ts` for the usual way). */
+/** Everything the trainer is built from (`runTraining` in `run.ts` builds it the usual way). */
 export interface TrainerOptions {
   /** The run config, after `deriveTrainConfig` (run_name set). */
   cfg: TrainConfig;
@@ -71,13 +79,7 @@ export interface TrainerOptions {
 }
 
 /** Why `fit` returned. */
-export type StopReason =
-  | "max_duration"
-  | "stop_at"
-  | "time_limit"
-  | "early_stopping"
-  | "canceled"
-  | "data_exhausted";
+export type StopReason = "max_duration" | "data_exhausted" | CancelReason;
 
 /** What `fit` did. */
 export interface FitResult {
@@ -103,17 +105,20 @@ export class Trainer {
   readonly evaluators: LmEvaluator[];
   /** Saves checkpoints and keeps `latest` and the keep-N lists. */
   readonly checkpoints: CheckpointManager;
+  /** ZeRO state of a multi-rank run (its optimizer is `optimizer`). */
+  readonly dataParallel?: ZeroDataParallel;
   /** Progress counters (1-based steps). */
   counters: TrainCounters = initialCounters();
   readonly #opts: TrainerOptions;
   readonly #world: Communicator;
   readonly #progress: TrainProgress;
   readonly #configYaml: string;
-  readonly #speed: SpeedMonitor;
+  readonly #metrics: StepMetrics;
   #sink: MetricsSink | null = null;
-  #restoredStep: number | null = null;
+  #indices: DataIndicesWriter | null = null;
+  /** The step of the restored checkpoint when it is one of this `save_folder`'s (a restart). */
+  #continueFromStep: number | null = null;
   #minLoss = Infinity;
-  #peakRssMb = 0;
 
   /**
    * @throws Error when the world has several ranks but neither `dataParallel` nor
@@ -141,6 +146,7 @@ export class Trainer {
     this.optimizer = opts.optimizer;
     this.scheduler = opts.scheduler;
     this.evaluators = opts.evaluators ?? [];
+    this.dataParallel = opts.dataParallel;
     this.#opts = opts;
     this.#world = opts.world;
     this.#progress = new TrainProgress(opts.logger ?? SILENT_LOGGER, {
@@ -148,7 +154,14 @@ export class Trainer {
       silent: opts.progress?.silent || opts.world.rank !== 0,
     });
     this.#configYaml = trainConfigToYaml(opts.cfg);
-    this.#speed = new SpeedMonitor(opts.cfg.speed_monitor.window_size);
+    this.#metrics = new StepMetrics({
+      cfg: opts.cfg,
+      model: opts.model,
+      optimizer: opts.optimizer,
+      world: opts.world,
+      dataParallel: opts.dataParallel,
+      peakFlops: opts.peakFlops ?? null,
+    });
     this.checkpoints = new CheckpointManager({
       saveFolder: opts.cfg.save_folder,
       saveOverwrite: opts.cfg.save_overwrite,
@@ -178,35 +191,22 @@ export class Trainer {
   /**
    * Restores model weights, optimizer state (unless `loadOptimizerState` is false) and trainer
    * state (unless absent or `resetTrainerState`) from a checkpoint folder, `latest` link or URL,
-   * then resets every group's LR from the config (OLMo's restart rule). `metrics.jsonl` then
-   * keeps its lines up to the restored step, unless `verifyOnly` (the read-back of the step-0
-   * checkpoint of a new run).
+   * then resets every group's LR from the config (OLMo's restart rule). When the checkpoint is
+   * one of this `save_folder`'s, the run continues its history: `metrics.jsonl` and the
+   * data-indices files keep their lines up to the restored step (not for `verifyOnly`, the
+   * read-back of the step-0 checkpoint of a new run).
    */
   async restoreCheckpoint(
     path: string,
     opts: { loadOptimizerState: boolean; resetTrainerState?: boolean; verifyOnly?: boolean },
   ): Promise<RestoredCheckpoint> {
-    const zero = this.#opts.dataParallel;
     const loaded = await readTrainingCheckpoint(path, {
       rank: this.#world.rank,
       worldSize: this.#world.size,
       loadOptimizerState: opts.loadOptimizerState,
-      keepRankShard: zero !== undefined,
+      keepRankShard: this.dataParallel !== undefined,
     });
-    if (loaded.rankShard !== null) {
-      const { layout, shard } = loaded.rankShard;
-      await zero!.loadRankShard(layout, shard, loaded.dir, opts.loadOptimizerState);
-    } else {
-      try {
-        this.model.loadStateDict(loaded.model!);
-      } catch (e) {
-        throw new Error(`${loaded.dir}: ${(e as Error).message}`);
-      }
-      if (zero !== undefined) {
-        await zero.syncFromModel();
-        if (loaded.optim !== null) zero.loadFullOptimizerState(loaded.optim, loaded.dir);
-      } else if (loaded.optim !== null) this.optimizer.loadStateDict(loaded.optim, loaded.dir);
-    }
+    await applyTrainingCheckpoint(loaded, this, opts.loadOptimizerState);
     if (loaded.trainer !== null && !opts.resetTrainerState) {
       this.counters = countersFromState(loaded.trainer, {
         restoreDataloader: this.cfg.restore_dataloader,
@@ -219,12 +219,16 @@ export class Trainer {
       this.counters = initialCounters();
     }
     this.optimizer.resetFromConfig(this.cfg.optimizer, this.lrAt(this.counters.globalStep));
-    if (!opts.verifyOnly) this.#restoredStep = this.counters.globalStep;
+    if (!opts.verifyOnly) {
+      const inSaveFolder = await isChildOf(loaded.dir, this.cfg.save_folder);
+      this.#continueFromStep = inSaveFolder ? this.counters.globalStep : null;
+    }
     return loaded;
   }
 
   /** Saves a sharded (`step{N}/`) or unsharded (`step{N}-unsharded/`) checkpoint now. */
   async saveCheckpoint(sharded: boolean): Promise<string> {
+    await this.#indices?.flush(); // the indices of every step up to this checkpoint are on disk
     const dir = await saveTrainingCheckpoint(this.checkpoints, sharded, {
       model: this.model,
       optimizer: this.optimizer,
@@ -232,11 +236,11 @@ export class Trainer {
       configYaml: this.#configYaml,
       rank: this.#world.rank,
       worldSize: this.#world.size,
-      dataParallel: this.#opts.dataParallel,
+      dataParallel: this.dataParallel,
     });
     this.#progress.info(`saved ${sharded ? "sharded" : "unsharded"} checkpoint to ${dir}`);
     await this.#sink?.writePlot();
-    this.#speed.reset();
+    this.#metrics.speed.reset();
     return dir;
   }
 
@@ -245,6 +249,7 @@ export class Trainer {
     const all: Record<string, number> = {};
     for (const evaluator of this.evaluators) {
       const every = this.cfg.console_log_interval;
+      this.#progress.info(`Running evaluation for '${evaluator.label}'...`);
       const metrics = await evaluator.evaluate(this.model, (i, n) => {
         if (i === n || i % every === 0) this.#progress.info(`[eval_step=${i}/${n}]`);
       });
@@ -252,14 +257,21 @@ export class Trainer {
       Object.assign(all, metrics);
     }
     if (Object.keys(all).length > 0) await this.#sink?.record(this.counters.globalStep, all);
-    this.#speed.reset();
+    this.#metrics.speed.reset();
     return all;
   }
 
-  async #openSink(): Promise<void> {
-    if (this.#sink !== null || this.#world.rank !== 0) return;
-    this.#sink = new MetricsSink(this.cfg.save_folder, this.cfg.run_name ?? "loss");
-    await this.#sink.open(this.#restoredStep);
+  /** Opens `metrics.jsonl` (rank 0) and this rank's data-indices file (`save_data_indices`). */
+  async #openRunFiles(): Promise<void> {
+    const from = this.#continueFromStep;
+    if (this.#sink === null && this.#world.rank === 0) {
+      this.#sink = new MetricsSink(this.cfg.save_folder, this.cfg.run_name ?? "loss");
+      await this.#sink.open(from);
+    }
+    if (this.#indices === null && this.cfg.save_data_indices) {
+      this.#indices = new DataIndicesWriter(this.cfg.save_folder, this.#world.rank);
+      await this.#indices.open({ continueFromStep: from, overwrite: this.cfg.save_overwrite });
+    }
   }
 
   #stepContext(): TrainStepContext {
@@ -267,7 +279,7 @@ export class Trainer {
       model: this.model,
       optimizer: this.optimizer,
       gradientSync: this.#opts.gradientSync ?? LOCAL_GRADIENT_SYNC,
-      dataParallel: this.#opts.dataParallel,
+      dataParallel: this.dataParallel,
       microBatchSize: this.cfg.device_train_microbatch_size,
       zLoss: this.cfg.softmax_auxiliary_loss,
       dropoutSeed: (micro) =>
@@ -275,21 +287,10 @@ export class Trainer {
     };
   }
 
-  /** OLMo's `should_log_optim_metrics_this_step`: per-parameter metrics only with W&B set. */
-  #collectOptimMetrics(step: number): boolean {
-    const w = this.cfg.wandb;
-    if (w === null) return false;
-    const interval = Math.max(
-      this.cfg.optimizer.metrics_log_interval ?? w.log_interval,
-      w.log_interval,
-    );
-    return step % interval === 0;
-  }
-
   /** Trains until `max_duration`, `stop_at`, a cancel or the end of the data. */
   async fit(): Promise<FitResult> {
     const cfg = this.cfg;
-    await this.#openSink();
+    await this.#openRunFiles();
     if (cfg.eval_on_load && this.counters.globalStep > 0) await this.eval();
     const maxSteps = this.maxSteps();
     const losses: number[] = [];
@@ -314,22 +315,29 @@ export class Trainer {
         }
         this.counters = advanceCounters(this.counters, cfg.global_train_batch_size, seqLen);
         const step = this.counters.globalStep;
-        this.#speed.batchStart(this.counters.globalTrainTokensSeen, deviceBatch * seqLen);
+        if (batch.index !== undefined) await this.#indices?.record(step, batch.index);
+        this.#metrics.speed.batchStart(this.counters.globalTrainTokensSeen, deviceBatch * seqLen);
         const lr = this.lrAt(step);
-        const result = await runTrainStep(ctx, batch, step, lr, this.#collectOptimMetrics(step));
+        const collect = this.#metrics.collectOptimMetrics(step);
+        const result = await runTrainStep(ctx, batch, step, lr, collect);
         checkWasmMemory();
-        const metrics = await this.#stepMetrics(step, result);
+        const metrics = await this.#metrics.collect(step, result);
         losses.push(result.ce);
         this.#minLoss = Math.min(this.#minLoss, result.ce);
         await this.#sink?.record(step, metrics);
         if (step % cfg.console_log_interval === 0) {
-          this.#progress.info(formatMetricsBlock(`step=${step}/${maxSteps}`, metrics));
+          this.#progress.info(formatMetricsBlock(`[step=${step}/${maxSteps}]`, metrics));
         }
         this.#progress.update(step, {
           loss: result.ce,
           tokensPerSecond: metrics["throughput/device/tokens_per_second"],
         });
-        const cancel = await this.#cancelReason(step, result.ce, started);
+        const cancel = await cancelReason(this.#opts, {
+          step,
+          loss: result.ce,
+          minLoss: this.#minLoss,
+          elapsedSeconds: (performance.now() - started) / 1000,
+        });
         if (
           cancel !== null ||
           (step % cfg.save_interval === 0 && cfg.save_num_checkpoints_to_keep !== 0)
@@ -363,77 +371,26 @@ export class Trainer {
       }
     } finally {
       this.#progress.stop();
+      await this.#indices?.flush();
       await this.#sink?.writePlot();
     }
     this.#progress.info(`training stopped at step ${this.counters.globalStep}: ${reason}`);
     return { reason, step: this.counters.globalStep, losses };
   }
 
-  /** OLMo's per-step metrics (§6.3) plus MFU and memory. */
-  async #stepMetrics(
-    step: number,
-    r: { ce: number; z: number | null; gradNorm: number; optimMetrics: Record<string, number> },
-  ): Promise<Record<string, number>> {
-    let ce = r.ce, z = r.z;
-    // With ZeRO the step's loss is already the mean over ranks (on every step).
-    const localLoss = this.#opts.dataParallel === undefined;
-    if (this.#world.size > 1 && localLoss && step % this.cfg.console_log_interval === 0) {
-      const buf = Float64Array.of(ce, z ?? 0);
-      await this.#world.allReduceSum(buf);
-      ce = buf[0] / this.#world.size;
-      z = z === null ? null : buf[1] / this.#world.size;
-    }
-    const m: Record<string, number> = {
-      "train/CrossEntropyLoss": ce,
-      "train/Perplexity": Math.exp(ce),
-    };
-    if (z !== null) m["train/ZLoss"] = z;
-    Object.assign(m, this.#speed.metrics());
-    const tps = m["throughput/device/tokens_per_second"];
-    const peak = this.#opts.peakFlops ?? null;
-    if (tps !== undefined && peak !== null && peak > 0) {
-      m["throughput/device/mfu"] = (tps * this.model.trainFlopsPerToken()) / peak;
-    }
-    this.#peakRssMb = Math.max(this.#peakRssMb, Deno.memoryUsage().rss / 2 ** 20);
-    if (step < 3 || step % 10 === 0) m["System/Peak Memory (MB)"] = this.#peakRssMb;
-    this.optimizer.paramGroups.forEach((g, i) => (m[`optim/learning_rate_group${i}`] = g.lr));
-    for (const [k, v] of Object.entries(r.optimMetrics)) m[`optim/${k}`] = v;
-    if (this.#collectOptimMetrics(step)) {
-      const post = this.#opts.dataParallel ?? this.optimizer;
-      for (const [k, v] of Object.entries(await post.postStepMetrics())) {
-        m[`optim/${k}`] = v;
-      }
-    }
-    return m;
-  }
-
-  /** `stop_at` every step; time limit, early stopping and the cancel signal (spec §6.5). */
-  async #cancelReason(step: number, loss: number, startedMs: number): Promise<StopReason | null> {
-    const cfg = this.cfg;
-    if (cfg.stop_at !== null && step >= cfg.stop_at) return "stop_at";
-    const single = this.#world.size === 1;
-    if (!single && step % cfg.canceled_check_interval !== 0) return null;
-    let code = 0;
-    if (this.#opts.cancelSignal?.aborted) code = 1;
-    else if (step % cfg.canceled_check_interval === 0) {
-      const elapsed = (performance.now() - startedMs) / 1000;
-      if (cfg.time_limit !== null && elapsed > cfg.time_limit) code = 2;
-      else if (
-        cfg.early_stopping_factor !== null && step > cfg.scheduler.t_warmup &&
-        loss > cfg.early_stopping_factor * this.#minLoss
-      ) code = 3;
-    }
-    if (!single) {
-      const buf = Float64Array.of(code);
-      await this.#world.allReduceMax(buf);
-      code = buf[0];
-    }
-    return ([null, "canceled", "time_limit", "early_stopping"] as const)[code];
-  }
-
   /** Closes the metrics file. The model and optimizer belong to the caller. */
   close(): void {
     this.#sink?.close();
     this.#sink = null;
+  }
+}
+
+/** True when the folder `dir` (a real path) is a direct child of `folder`. */
+async function isChildOf(dir: string, folder: string): Promise<boolean> {
+  try {
+    return dirname(dir) === (await Deno.realPath(folder));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
   }
 }
