@@ -175,20 +175,14 @@ export type {
 } from "./lib/checkpoint/mod.ts";
 export {
   allGatherFlat,
-  allGatherParams,
   benchCollectives,
-  bucketLayouts,
   flatLayout,
-  GradientBuckets,
   initWorld,
   MpiCommunicator,
-  packFlat,
   rankPrefix,
   reduceScatterFlat,
-  reduceScatterGradients,
   shardSegments,
   SingleProcessWorld,
-  unpackFlat,
 } from "./lib/distributed/mod.ts";
 export type {
   CollectiveBenchResult,
@@ -197,7 +191,6 @@ export type {
   FlatLayout,
   FloatArray,
   InitWorldOptions,
-  ReduceScatterOptions,
   ShardRange,
   ShardSegment,
 } from "./lib/distributed/mod.ts";
@@ -260,7 +253,6 @@ export {
 export type {
   DataIndicesRecord,
   FitResult,
-  GradientSync,
   RunTrainingOptions,
   RunTrainingResult,
   Series,

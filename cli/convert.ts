@@ -16,6 +16,7 @@ import {
   convertCheckpoint,
   type ConvertTarget,
 } from "../lib/checkpoint/convert.ts";
+import { rejectUnknownOptions, runCommand, UsageError } from "../lib/util/command.ts";
 
 const USAGE = `usage: deno task convert INPUT OUTPUT --to ${
   CONVERT_TARGETS.join("|")
@@ -29,9 +30,6 @@ Converts a checkpoint folder (or the URL of an unsharded one) into another layou
                    tokenizer.json, tokenizer_config.json, special_tokens_map.json
   --tokenizer PATH tokenizer.json for --to hf (default: INPUT's, else config.yaml's identifier)
   --overwrite      replace an existing OUTPUT`;
-
-/** A usage mistake (exit code 2). */
-class UsageError extends Error {}
 
 /** Parsed command line of `deno task convert`. */
 interface ConvertArgs {
@@ -53,10 +51,7 @@ function parseArgs(argv: string[]): ConvertArgs | null {
     .option("help", { alias: "h", type: "boolean", default: false })
     .parseSync();
   if (parsed.help === true) return null;
-  const unknown = Object.keys(parsed).filter((k) =>
-    k !== "_" && k !== "$0" && !OPTIONS.includes(k)
-  );
-  if (unknown.length > 0) throw new UsageError(`unknown option --${unknown[0]}`);
+  rejectUnknownOptions(parsed, OPTIONS);
   const positionals = parsed._.map(String);
   if (positionals.length !== 2) {
     throw new UsageError(`expected INPUT OUTPUT, got ${positionals.length} argument(s)`);
@@ -103,15 +98,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error(`convert: ${(e as Error).message}`);
-    if (e instanceof UsageError) {
-      console.error(USAGE);
-      Deno.exit(2);
-    }
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand("convert", main, USAGE);

@@ -37,6 +37,7 @@ import { IncrementalDecoder } from "../lib/generate/text_stream.ts";
 import { Olmo } from "../lib/model/olmo.ts";
 import { Rng } from "../lib/model/random.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
+import { parseStrictArgs } from "../lib/util/command.ts";
 
 /** The `--sampler` choices. */
 export const SAMPLER_NAMES = ["greedy", "multinomial", "top-k", "top-p", "gumbel"] as const;
@@ -96,53 +97,53 @@ interface GenerateArgv {
 
 /** Parses the command line. Returns null after printing `--help`; throws on bad options. */
 export async function parseGenerateArgs(args: string[]): Promise<GenerateCliOptions | null> {
-  const argv: GenerateArgv = await yargs(args)
-    .scriptName("deno task generate")
-    .usage('$0 --checkpoint DIR_OR_URL [options] "prompt"\n\nPrints a continuation of the prompt.')
-    // No "--no-X" negation: it would read --no-repeat-ngram-size as "repeat-ngram-size: false".
-    .parserConfiguration({ "parse-positional-numbers": false, "boolean-negation": false })
-    .option("checkpoint", {
-      type: "string",
-      demandOption: true,
-      describe: "checkpoint folder or URL",
-    })
-    .option("beam-size", {
-      type: "number",
-      default: 1,
-      describe: "beam width (1: greedy/sampling)",
-    })
-    .option("max-steps", { type: "number", default: 50, describe: "maximum new tokens" })
-    .option("min-steps", { type: "number", default: 0, describe: "minimum new tokens before EOS" })
-    .option("sampler", {
-      choices: SAMPLER_NAMES,
-      default: "greedy",
-      describe: "how tokens are picked",
-    })
-    .option("p", { type: "number", default: 0.9, describe: "top-p cumulative probability" })
-    .option("k", { type: "number", default: 50, describe: "top-k size" })
-    .option("temperature", { type: "number", default: 1.0, describe: "sampling temperature" })
-    .option("seed", { type: "number", describe: "sampler seed (default: random)" })
-    .option("no-repeat-ngram-size", {
-      type: "number",
-      default: 0,
-      describe: "block repeated n-grams of this size",
-    })
-    .option("length-penalty", { type: "number", describe: "rank beams by logp / length^penalty" })
-    .option("backend", { choices: BACKEND_NAMES, default: "auto", describe: "tfjs backend" })
-    .option("token-ids", {
-      type: "boolean",
-      default: false,
-      describe: 'the prompt is token ids ("1 2 3" or "1,2,3"); print token ids, no tokenizer',
-    })
-    .demandCommand(1, 1, "the prompt is required", "give exactly one prompt (quote it)")
-    .strict()
-    .version(false)
-    .help()
-    .exitProcess(false)
-    .fail((message: string | null, error: Error | undefined) => {
-      throw error ?? new Error(message ?? "invalid arguments");
-    })
-    .parse();
+  const argv = await parseStrictArgs<GenerateArgv>(
+    yargs(args)
+      .scriptName("deno task generate")
+      .usage(
+        '$0 --checkpoint DIR_OR_URL [options] "prompt"\n\nPrints a continuation of the prompt.',
+      )
+      // No "--no-X" negation: it would read --no-repeat-ngram-size as "repeat-ngram-size: false".
+      .parserConfiguration({ "parse-positional-numbers": false, "boolean-negation": false })
+      .option("checkpoint", {
+        type: "string",
+        demandOption: true,
+        describe: "checkpoint folder or URL",
+      })
+      .option("beam-size", {
+        type: "number",
+        default: 1,
+        describe: "beam width (1: greedy/sampling)",
+      })
+      .option("max-steps", { type: "number", default: 50, describe: "maximum new tokens" })
+      .option("min-steps", {
+        type: "number",
+        default: 0,
+        describe: "minimum new tokens before EOS",
+      })
+      .option("sampler", {
+        choices: SAMPLER_NAMES,
+        default: "greedy",
+        describe: "how tokens are picked",
+      })
+      .option("p", { type: "number", default: 0.9, describe: "top-p cumulative probability" })
+      .option("k", { type: "number", default: 50, describe: "top-k size" })
+      .option("temperature", { type: "number", default: 1.0, describe: "sampling temperature" })
+      .option("seed", { type: "number", describe: "sampler seed (default: random)" })
+      .option("no-repeat-ngram-size", {
+        type: "number",
+        default: 0,
+        describe: "block repeated n-grams of this size",
+      })
+      .option("length-penalty", { type: "number", describe: "rank beams by logp / length^penalty" })
+      .option("backend", { choices: BACKEND_NAMES, default: "auto", describe: "tfjs backend" })
+      .option("token-ids", {
+        type: "boolean",
+        default: false,
+        describe: 'the prompt is token ids ("1 2 3" or "1,2,3"); print token ids, no tokenizer',
+      })
+      .demandCommand(1, 1, "the prompt is required", "give exactly one prompt (quote it)"),
+  );
   if (argv.help) return null;
   const positiveInteger = (name: string, value: number, min: number) => {
     if (!(Number.isInteger(value) && value >= min)) {

@@ -17,6 +17,7 @@ import { registerCorpusResolvers } from "../lib/data/corpus_resolvers.ts";
 import { globalIndicesForRun, instancesForStep } from "../lib/data/inspect.ts";
 import { memMapDatasetFromDataConfig } from "../lib/data/memmap_dataset.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
+import { parseStrictArgs, runCommand } from "../lib/util/command.ts";
 
 interface InspectArgv {
   run?: string;
@@ -29,30 +30,24 @@ interface InspectArgv {
 }
 
 async function main(args: string[]): Promise<number> {
-  const argv: InspectArgv = await yargs(args)
-    .scriptName("deno task inspect-data")
-    .usage("$0 (--run DIR | --config FILE) --step N [options]")
-    .option("run", { type: "string", describe: "run directory (save_folder)" })
-    .option("config", { type: "string", describe: "training config (without a run directory)" })
-    .option("step", { type: "number", demandOption: true, describe: "optimizer step (1-based)" })
-    .option("world-size", { type: "number", default: 1, describe: "ranks the run used" })
-    .option("chars", { type: "number", default: 160, describe: "preview length per instance" })
-    .option("full", { type: "boolean", default: false, describe: "print whole instances" })
-    .check((a: InspectArgv) => {
-      if (a.help) return true;
-      if ((a.run === undefined) === (a.config === undefined)) {
-        throw new Error("give exactly one of --run or --config");
-      }
-      return true;
-    })
-    .strict()
-    .version(false)
-    .help()
-    .exitProcess(false)
-    .fail((message: string | null, error: Error | undefined) => {
-      throw error ?? new Error(message ?? "invalid arguments");
-    })
-    .parse();
+  const argv = await parseStrictArgs<InspectArgv>(
+    yargs(args)
+      .scriptName("deno task inspect-data")
+      .usage("$0 (--run DIR | --config FILE) --step N [options]")
+      .option("run", { type: "string", describe: "run directory (save_folder)" })
+      .option("config", { type: "string", describe: "training config (without a run directory)" })
+      .option("step", { type: "number", demandOption: true, describe: "optimizer step (1-based)" })
+      .option("world-size", { type: "number", default: 1, describe: "ranks the run used" })
+      .option("chars", { type: "number", default: 160, describe: "preview length per instance" })
+      .option("full", { type: "boolean", default: false, describe: "print whole instances" })
+      .check((a: InspectArgv) => {
+        if (a.help) return true;
+        if ((a.run === undefined) === (a.config === undefined)) {
+          throw new Error("give exactly one of --run or --config");
+        }
+        return true;
+      }),
+  );
   if (argv.help) return 0;
 
   registerCorpusResolvers();
@@ -100,11 +95,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error(`inspect-data: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand("inspect-data", main);

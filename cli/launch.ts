@@ -18,6 +18,7 @@ import {
   type MpiFlavor,
   parseHostfile,
 } from "../lib/distributed/launch_command.ts";
+import { parseStrictArgs } from "../lib/util/command.ts";
 
 /** Exit code of a shell for "command not found". */
 const EXIT_NOT_FOUND = 127;
@@ -46,34 +47,28 @@ export interface ParsedLaunch extends CommandLine {
  * Everything from SCRIPT on is passed to the script untouched.
  */
 export async function parseLaunchArgs(args: string[]): Promise<ParsedLaunch | null> {
-  const argv: LaunchArgv = await yargs(args)
-    .scriptName("deno task launch")
-    .usage("$0 [options] SCRIPT [args...]\n\nRuns SCRIPT on N ranks per node under mpiexec.")
-    .parserConfiguration({ "halt-at-non-option": true, "parse-positional-numbers": false })
-    .option("nproc-per-node", {
-      alias: "nproc_per_node",
-      type: "number",
-      default: 1,
-      describe: "ranks per node",
-    })
-    .option("mpi", {
-      choices: ["mpich", "openmpi"] as const,
-      default: "mpich" as MpiFlavor,
-      describe: "MPI implementation (launcher and library)",
-    })
-    .option("hostfile", { type: "string", describe: "hostfile of a multi-node run" })
-    .option("hosts", { type: "string", describe: "comma-separated hosts of a multi-node run" })
-    .option("dry-run", { type: "boolean", default: false, describe: "print the command only" })
-    .conflicts("hostfile", "hosts")
-    .demandCommand(1, "SCRIPT is required")
-    .strict()
-    .version(false)
-    .help()
-    .exitProcess(false)
-    .fail((message: string | null, error: Error | undefined) => {
-      throw error ?? new Error(message ?? "invalid arguments");
-    })
-    .parse();
+  const argv = await parseStrictArgs<LaunchArgv>(
+    yargs(args)
+      .scriptName("deno task launch")
+      .usage("$0 [options] SCRIPT [args...]\n\nRuns SCRIPT on N ranks per node under mpiexec.")
+      .parserConfiguration({ "halt-at-non-option": true, "parse-positional-numbers": false })
+      .option("nproc-per-node", {
+        alias: "nproc_per_node",
+        type: "number",
+        default: 1,
+        describe: "ranks per node",
+      })
+      .option("mpi", {
+        choices: ["mpich", "openmpi"] as const,
+        default: "mpich" as MpiFlavor,
+        describe: "MPI implementation (launcher and library)",
+      })
+      .option("hostfile", { type: "string", describe: "hostfile of a multi-node run" })
+      .option("hosts", { type: "string", describe: "comma-separated hosts of a multi-node run" })
+      .option("dry-run", { type: "boolean", default: false, describe: "print the command only" })
+      .conflicts("hostfile", "hosts")
+      .demandCommand(1, "SCRIPT is required"),
+  );
   if (argv.help) return null;
   const [script, ...scriptArgs] = argv._.map(String);
   let hosts = argv.hosts?.split(",").map((h: string) => h.trim()).filter((h: string) => h !== "");

@@ -15,6 +15,7 @@ import { prepareData } from "../lib/data/prepare.ts";
 import type { TextUnit } from "../lib/data/text_sources.ts";
 import { parseTokenDType } from "../lib/data/token_file.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
+import { parseStrictArgs, runCommand } from "../lib/util/command.ts";
 
 interface PrepareArgv {
   _: (string | number)[];
@@ -41,44 +42,42 @@ async function loadTokenizer(identifier: string, eosTokenId?: number): Promise<T
 }
 
 async function main(args: string[]): Promise<number> {
-  const argv: PrepareArgv = await yargs(args)
-    .scriptName("deno task prepare-data")
-    .usage("$0 INPUT... -o OUT_DIR --tokenizer ID [options]")
-    .option("output", { alias: "o", type: "string", demandOption: true, describe: "output dir" })
-    .option("tokenizer", {
-      type: "string",
-      demandOption: true,
-      describe: "tokenizer.json path, directory, Hub id, or corpus:brown",
-    })
-    .option("eos-token-id", {
-      type: "number",
-      describe: "EOS appended to documents (default vocab_size - 1, as OLMo)",
-    })
-    .option("dtype", { choices: ["uint16", "uint32"], describe: "default: from the vocab size" })
-    .option("max-tokens", {
-      type: "number",
-      default: 536870912,
-      describe: "maximum tokens per output file",
-    })
-    .option("workers", { alias: "j", type: "number", default: 1, describe: "tokenizer workers" })
-    .option("text-field", { type: "string", default: "text", describe: "JSON field with the text" })
-    .option("text-unit", {
-      choices: ["file", "paragraph", "line"],
-      default: "file",
-      describe: "document unit of .txt inputs",
-    })
-    .option("validate", { type: "boolean", default: false, describe: "re-tokenize and compare" })
-    .option("overwrite", { type: "boolean", default: false, describe: "replace token files" })
-    .option("quiet", { type: "boolean", default: false, describe: "no progress bar" })
-    .demandCommand(1, "at least one INPUT is required")
-    .strict()
-    .version(false)
-    .help()
-    .exitProcess(false)
-    .fail((message: string | null, error: Error | undefined) => {
-      throw error ?? new Error(message ?? "invalid arguments");
-    })
-    .parse();
+  const argv = await parseStrictArgs<PrepareArgv>(
+    yargs(args)
+      .scriptName("deno task prepare-data")
+      .usage("$0 INPUT... -o OUT_DIR --tokenizer ID [options]")
+      .option("output", { alias: "o", type: "string", demandOption: true, describe: "output dir" })
+      .option("tokenizer", {
+        type: "string",
+        demandOption: true,
+        describe: "tokenizer.json path, directory, Hub id, or corpus:brown",
+      })
+      .option("eos-token-id", {
+        type: "number",
+        describe: "EOS appended to documents (default vocab_size - 1, as OLMo)",
+      })
+      .option("dtype", { choices: ["uint16", "uint32"], describe: "default: from the vocab size" })
+      .option("max-tokens", {
+        type: "number",
+        default: 536870912,
+        describe: "maximum tokens per output file",
+      })
+      .option("workers", { alias: "j", type: "number", default: 1, describe: "tokenizer workers" })
+      .option("text-field", {
+        type: "string",
+        default: "text",
+        describe: "JSON field with the text",
+      })
+      .option("text-unit", {
+        choices: ["file", "paragraph", "line"],
+        default: "file",
+        describe: "document unit of .txt inputs",
+      })
+      .option("validate", { type: "boolean", default: false, describe: "re-tokenize and compare" })
+      .option("overwrite", { type: "boolean", default: false, describe: "replace token files" })
+      .option("quiet", { type: "boolean", default: false, describe: "no progress bar" })
+      .demandCommand(1, "at least one INPUT is required"),
+  );
   if (argv.help) return 0;
 
   const tokenizer = await loadTokenizer(argv.tokenizer, argv.eosTokenId);
@@ -110,11 +109,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error(`prepare-data: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand("prepare-data", main);

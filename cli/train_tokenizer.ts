@@ -14,6 +14,7 @@ import { listInputFiles, readDocuments, type TextUnit } from "../lib/data/text_s
 import { ByteLevelBpeTrainer } from "../lib/tokenizer/bpe_trainer.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
 import { writeFileAtomic } from "../lib/util/fs.ts";
+import { parseStrictArgs, runCommand } from "../lib/util/command.ts";
 
 interface TrainTokenizerArgv {
   _: (string | number)[];
@@ -28,33 +29,31 @@ interface TrainTokenizerArgv {
 }
 
 async function main(args: string[]): Promise<number> {
-  const argv: TrainTokenizerArgv = await yargs(args)
-    .scriptName("deno task train-tokenizer")
-    .usage("$0 INPUT... -o tokenizer.json --vocab-size N [options]")
-    .option("output", { alias: "o", type: "string", demandOption: true, describe: "output file" })
-    .option("vocab-size", { type: "number", default: 8192, describe: "vocabulary size" })
-    .option("eos-token", { type: "string", default: "<|endoftext|>", describe: "EOS (last id)" })
-    .option("pad-token", {
-      type: "string",
-      default: "<|padding|>",
-      describe: "padding token (id vocab_size - 2); empty for none",
-    })
-    .option("min-frequency", { type: "number", default: 2, describe: "minimum pair count" })
-    .option("text-field", { type: "string", default: "text", describe: "JSON field with the text" })
-    .option("text-unit", {
-      choices: ["file", "paragraph", "line"],
-      default: "file",
-      describe: "document unit of .txt inputs",
-    })
-    .demandCommand(1, "at least one INPUT is required")
-    .strict()
-    .version(false)
-    .help()
-    .exitProcess(false)
-    .fail((message: string | null, error: Error | undefined) => {
-      throw error ?? new Error(message ?? "invalid arguments");
-    })
-    .parse();
+  const argv = await parseStrictArgs<TrainTokenizerArgv>(
+    yargs(args)
+      .scriptName("deno task train-tokenizer")
+      .usage("$0 INPUT... -o tokenizer.json --vocab-size N [options]")
+      .option("output", { alias: "o", type: "string", demandOption: true, describe: "output file" })
+      .option("vocab-size", { type: "number", default: 8192, describe: "vocabulary size" })
+      .option("eos-token", { type: "string", default: "<|endoftext|>", describe: "EOS (last id)" })
+      .option("pad-token", {
+        type: "string",
+        default: "<|padding|>",
+        describe: "padding token (id vocab_size - 2); empty for none",
+      })
+      .option("min-frequency", { type: "number", default: 2, describe: "minimum pair count" })
+      .option("text-field", {
+        type: "string",
+        default: "text",
+        describe: "JSON field with the text",
+      })
+      .option("text-unit", {
+        choices: ["file", "paragraph", "line"],
+        default: "file",
+        describe: "document unit of .txt inputs",
+      })
+      .demandCommand(1, "at least one INPUT is required"),
+  );
   if (argv.help) return 0;
 
   const started = performance.now();
@@ -96,11 +95,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error(`train-tokenizer: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand("train-tokenizer", main);

@@ -21,6 +21,7 @@ import {
   checkShardedCheckpointFiles,
   defaultUnshardedDir,
 } from "../lib/checkpoint/trainer_checkpoint_unshard.ts";
+import { rejectUnknownOptions, runCommand, UsageError } from "../lib/util/command.ts";
 
 const USAGE = `usage: deno task unshard INPUT_DIR [OUTPUT_DIR] [--overwrite] [--model-only]
 
@@ -28,9 +29,6 @@ Joins the rank files of a sharded checkpoint (step{N}/, any world size) into an 
   OUTPUT_DIR     default: step{N}-unsharded next to INPUT_DIR
   --overwrite    replace an existing OUTPUT_DIR
   --model-only   leave the optimizer state out`;
-
-/** A usage mistake (exit code 2). */
-class UsageError extends Error {}
 
 /** Parsed command line of `deno task unshard`. */
 interface UnshardArgs {
@@ -54,10 +52,7 @@ function parseArgs(argv: string[]): UnshardArgs | null {
     .option("help", { alias: "h", type: "boolean", default: false })
     .parseSync();
   if (parsed.help === true) return null;
-  const unknown = Object.keys(parsed).filter((k) =>
-    k !== "_" && k !== "$0" && !OPTIONS.includes(k)
-  );
-  if (unknown.length > 0) throw new UsageError(`unknown option --${unknown[0]}`);
+  rejectUnknownOptions(parsed, OPTIONS);
   const positionals = parsed._.map(String);
   if (positionals.length < 1 || positionals.length > 2) {
     throw new UsageError(`expected INPUT_DIR [OUTPUT_DIR], got ${positionals.length} argument(s)`);
@@ -116,15 +111,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    console.error(`unshard: ${(e as Error).message}`);
-    if (e instanceof UsageError) {
-      console.error(USAGE);
-      Deno.exit(2);
-    }
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand("unshard", main, USAGE);

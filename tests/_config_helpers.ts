@@ -1,21 +1,11 @@
 /**
- * Helpers shared by the config test files: temporary folders, files and `ConfigError` checks.
+ * Helpers shared by the config test files: files and `ConfigError` checks.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError } from "../lib/config/mod.ts";
-
-/** Runs `fn` with a fresh temporary directory, removed afterwards. */
-export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "olmo_ts_config_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Writes `text` to `dir/name` (creating folders) and returns the path. */
 export async function writeText(dir: string, name: string, text: string): Promise<string> {

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { initBackend } from "../lib/backend/mod.ts";
 import {
@@ -19,21 +20,34 @@ import {
 } from "../lib/bench/mod.ts";
 import { defaultModelConfig } from "../lib/config/mod.ts";
 
-const TINY_OVERRIDES = [
-  "model.d_model=32",
-  "model.n_heads=2",
-  "model.n_layers=1",
-  "model.max_sequence_length=16",
-  "model.vocab_size=64",
-  "model.embedding_size=64",
-  "global_train_batch_size=2",
-  "device_train_microbatch_size=2",
+/**
+ * Edits of `bench-small.yaml` that shrink it to a one-layer toy (same file name, so the PyTorch
+ * reference still applies to it by name).
+ */
+const SHRINK: [RegExp, string][] = [
+  [/^ {2}d_model: \d+$/m, "  d_model: 32"],
+  [/^ {2}n_heads: \d+$/m, "  n_heads: 2"],
+  [/^ {2}n_layers: \d+$/m, "  n_layers: 1"],
+  [/^ {2}max_sequence_length: \d+$/m, "  max_sequence_length: 16"],
+  [/^ {2}vocab_size: \d+$/m, "  vocab_size: 64"],
+  [/^ {2}embedding_size: \d+$/m, "  embedding_size: 64"],
+  [/^global_train_batch_size: \d+$/m, "global_train_batch_size: 2"],
+  [/^device_train_microbatch_size: \d+$/m, "device_train_microbatch_size: 2"],
 ];
 
-const benchConfig = (name: string) => ({
-  name,
-  path: fileURLToPath(new URL(`../configs/bench/${name}.yaml`, import.meta.url)),
-});
+/** A shrunken copy of `configs/bench/bench-small.yaml` in a temporary folder. */
+async function shrunkenBenchSmall(): Promise<{ name: string; path: string; dir: string }> {
+  const source = fileURLToPath(new URL("../configs/bench/bench-small.yaml", import.meta.url));
+  let text = await Deno.readTextFile(source);
+  for (const [pattern, line] of SHRINK) {
+    assert.match(text, pattern);
+    text = text.replace(pattern, line);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "olmo-bench-test-" });
+  const path = join(dir, "bench-small.yaml");
+  await Deno.writeTextFile(path, text);
+  return { name: "bench-small", path, dir };
+}
 
 Deno.test("median of odd and even lists", () => {
   assert.equal(median([3, 1, 2]), 2);
@@ -88,9 +102,10 @@ Deno.test("benchDataLoader reads whole batches and cleans up", async () => {
 });
 
 Deno.test("runBenchSuite: one step of a shrunken bench config on cpu", async () => {
+  const config = await shrunkenBenchSmall();
   const records: BenchRecord[] = [];
   await runBenchSuite({
-    configs: [benchConfig("bench-small")],
+    configs: [{ name: config.name, path: config.path }],
     backends: ["cpu"],
     steps: 1,
     warmupSteps: 1,
@@ -101,8 +116,8 @@ Deno.test("runBenchSuite: one step of a shrunken bench config on cpu", async () 
     profile: true,
     dataSeconds: 0.01,
     dataFileTokens: 1024,
-    overrides: TINY_OVERRIDES,
   }, (r) => records.push(r));
+  await Deno.remove(config.dir, { recursive: true });
   const kinds = records.map((r) => r.kind);
   for (const k of ["machine", "matmul", "train", "profile", "generate", "data"]) {
     assert.ok(kinds.includes(k as BenchRecord["kind"]), `missing ${k} record in ${kinds}`);
@@ -127,4 +142,30 @@ Deno.test("runBenchSuite: one step of a shrunken bench config on cpu", async () 
   for (const part of ["training", "bench-small", "generation", "data loader", "profile"]) {
     assert.ok(text.includes(part), `report lacks "${part}"`);
   }
+});
+
+Deno.test("runBenchSuite: overrides drop the PyTorch comparison", async () => {
+  const records: BenchRecord[] = [];
+  await runBenchSuite({
+    configs: [{
+      name: "bench-tiny",
+      path: fileURLToPath(new URL("../configs/bench/bench-tiny.yaml", import.meta.url)),
+    }],
+    backends: ["cpu"],
+    steps: 1,
+    warmupSteps: 0,
+    matmul: false,
+    generate: false,
+    data: false,
+    overrides: [
+      "model.n_layers=1",
+      "model.max_sequence_length=8",
+      "device_train_microbatch_size=1",
+    ],
+  }, (r) => records.push(r));
+  const train = records.find((r): r is TrainRecord => r.kind === "train")!;
+  assert.equal(train.seqLen, 8);
+  assert.equal(train.pytorchTokensPerSecond, null);
+  assert.equal(train.ratioToPytorch, null);
+  assert.equal(train.mfu, null);
 });

@@ -20,6 +20,7 @@ import {
   type NamedHostTensors,
 } from "../lib/util/host_tensor.ts";
 import { HAS_SHARED, OLMO_REFERENCE_CASES, referenceCaseDir } from "./_shared.ts";
+import { withTempDir } from "./_temp_dir.ts";
 
 const TORCH_VIEWS = fileURLToPath(new URL("./testdata/torch_views.pt", import.meta.url));
 
@@ -34,15 +35,6 @@ function assertSameTensors(actual: NamedHostTensors, expected: NamedHostTensors)
 }
 
 const values = (t: HostTensor) => Array.from(t.data as ArrayLike<number>);
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "olmo-ckpt-test-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test({
   name: "OLMo model.pt has the same names, shapes and values as model.safetensors",

@@ -11,7 +11,8 @@ import {
   registerResolver,
   trainConfigFromObject,
 } from "../lib/config/mod.ts";
-import { rejectsWith, withTempDir, writeText } from "./_config_helpers.ts";
+import { rejectsWith, writeText } from "./_config_helpers.ts";
+import { withTempDir } from "./_temp_dir.ts";
 
 Deno.test("interpolation: references keep their type and resolve after overrides", async () => {
   await withTempDir(async (dir) => {

@@ -13,7 +13,8 @@ import {
   parseTrainArgs,
   trainConfigFromObject,
 } from "../lib/config/mod.ts";
-import { rejectsWith, withTempDir, writeText } from "./_config_helpers.ts";
+import { rejectsWith, writeText } from "./_config_helpers.ts";
+import { withTempDir } from "./_temp_dir.ts";
 
 Deno.test("overrides: nested keys, lists, bare flags, dashes, null and new sections", async () => {
   const cfg = await trainConfigFromObject({ evaluators: [{ label: "a" }, { label: "b" }] }, {

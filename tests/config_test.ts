@@ -20,7 +20,8 @@ import {
   trainConfigFromObject,
 } from "../lib/config/mod.ts";
 import { registerCorpusResolvers } from "../lib/data/corpus_resolvers.ts";
-import { rejectsWith, withTempDir, writeText } from "./_config_helpers.ts";
+import { rejectsWith, writeText } from "./_config_helpers.ts";
+import { withTempDir } from "./_temp_dir.ts";
 
 Deno.test("legacy keys OLMo accepts: activation_checkpointing bools, decoupled_lionw", async () => {
   await withTempDir(async (dir) => {

@@ -4,15 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DENO, HAS_MPICH, HAS_OPENMPI, run, runMpich } from "./distributed/run.ts";
-
-async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "olmo-ts-mpi-" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "./_temp_dir.ts";
 
 function assertRanksOk(stdout: string, n: number): void {
   for (let r = 0; r < n; r++) assert.match(stdout, new RegExp(`^OK rank ${r}\\b`, "m"));
@@ -45,10 +37,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "MPICH, 2 ranks: bucketed reduce-scatter of gradients and all-gather of parameters",
+  name: "MPICH, 2 ranks: the collective benchmark times every collective",
   ignore: !HAS_MPICH,
   fn: async () => {
-    const result = await runMpich(2, "tests/distributed/zero.ts");
+    const result = await runMpich(2, "tests/distributed/bench_collectives.ts");
     assert.equal(result.timedOut, false);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assertRanksOk(result.stdout, 2);

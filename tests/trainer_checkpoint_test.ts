@@ -17,6 +17,7 @@ import type { TrainerState } from "../lib/checkpoint/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
 import type { OptimizerStateDict } from "../lib/optim/mod.ts";
 import type { HostTensor, NamedHostTensors } from "../lib/util/host_tensor.ts";
+import { assertBitExact, makeBarrier } from "./_cli.ts";
 import { HAS_SHARED, referenceCaseDir } from "./_shared.ts";
 
 /** Deterministic float32 data including -0, a subnormal, infinities and a NaN payload. */
@@ -90,20 +91,6 @@ function trainer(step: number, worldSize = 1): TrainerState {
   };
 }
 
-/** Asserts two tensor sets are equal bit for bit (NaN payloads and -0 included). */
-function assertBitExact(actual: NamedHostTensors | null, expected: NamedHostTensors, what: string) {
-  assert.ok(actual, `${what}: missing`);
-  assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), `${what}: names`);
-  for (const [name, e] of expected) {
-    const a: HostTensor = actual.get(name)!;
-    assert.deepEqual(a.shape, e.shape, `${what} ${name}: shape`);
-    assert.equal(a.dtype, e.dtype, `${what} ${name}: dtype`);
-    const bytes = (t: HostTensor) =>
-      new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    assert.deepEqual(bytes(a), bytes(e), `${what} ${name}: bits`);
-  }
-}
-
 const CONFIG = "run_name: test\nseed: 6198\n";
 
 Deno.test("unsharded save/restore is bit-exact and links latest-unsharded relatively", async () => {
@@ -160,20 +147,6 @@ Deno.test("sharded save with one process is a valid 1-rank checkpoint", async ()
   assert.equal(loaded.shard!.params.length, 8 * 4 + 12 * 4 + 4);
   await Deno.remove(folder, { recursive: true });
 });
-
-/** An in-process barrier for `n` simulated ranks. */
-function makeBarrier(n: number): () => Promise<void> {
-  let waiting: (() => void)[] = [];
-  return () =>
-    new Promise<void>((resolve) => {
-      waiting.push(resolve);
-      if (waiting.length === n) {
-        const all = waiting;
-        waiting = [];
-        all.forEach((f) => f());
-      }
-    });
-}
 
 Deno.test("3-rank sharded save: world-size check, per-rank restore, unshard is bit-exact", async () => {
   const folder = await Deno.makeTempDir();

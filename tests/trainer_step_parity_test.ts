@@ -14,7 +14,6 @@ import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
 import { loadTrainConfig } from "../lib/config/mod.ts";
 import { Olmo } from "../lib/model/mod.ts";
 import { createOptimizer } from "../lib/optim/mod.ts";
-import { LOCAL_GRADIENT_SYNC } from "../lib/train/gradient_sync.ts";
 import { runTrainStep } from "../lib/train/train_step.ts";
 import { toFloat32 } from "../lib/util/host_tensor.ts";
 import type { HostTensor } from "../lib/util/host_tensor.ts";
@@ -47,7 +46,6 @@ for (const backend of ["cpu", "wasm"] as const) {
         const ctx = {
           model,
           optimizer,
-          gradientSync: LOCAL_GRADIENT_SYNC,
           microBatchSize: 4,
           zLoss: false,
           dropoutSeed: () => 0,

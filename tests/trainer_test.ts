@@ -17,7 +17,6 @@ import { deriveTrainConfig, loadTrainConfig } from "../lib/config/mod.ts";
 import { Olmo } from "../lib/model/mod.ts";
 import { createOptimizer } from "../lib/optim/mod.ts";
 import { buildEvaluators } from "../lib/train/evaluator.ts";
-import { LOCAL_GRADIENT_SYNC } from "../lib/train/gradient_sync.ts";
 import { SILENT_LOGGER } from "../lib/train/log.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { runTraining } from "../lib/train/run.ts";
@@ -205,7 +204,6 @@ Deno.test("the number of live tensors is stable across training steps", async ()
     const ctx = {
       model,
       optimizer,
-      gradientSync: LOCAL_GRADIENT_SYNC,
       microBatchSize: 2,
       zLoss: true,
       dropoutSeed: (m: number) => m,
@@ -279,7 +277,6 @@ Deno.test("micro-batches: the loss is the mean of each one's token-mean CE, grad
       const ctx = {
         model,
         optimizer,
-        gradientSync: LOCAL_GRADIENT_SYNC,
         microBatchSize: 2,
         zLoss: false,
         dropoutSeed: (m: number) => m,

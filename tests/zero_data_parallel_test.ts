@@ -13,7 +13,6 @@ import type { CollatedBatch } from "../lib/data/collator.ts";
 import { SingleProcessWorld } from "../lib/distributed/world.ts";
 import { Olmo } from "../lib/model/olmo.ts";
 import { createOptimizer } from "../lib/optim/optimizer.ts";
-import { LOCAL_GRADIENT_SYNC } from "../lib/train/gradient_sync.ts";
 import { runTrainStep, type TrainStepContext } from "../lib/train/train_step.ts";
 import { zeroFullOptimizerState, zeroRankShard } from "../lib/train/zero_checkpoint.ts";
 import { ZeroDataParallel } from "../lib/train/zero_data_parallel.ts";
@@ -34,7 +33,6 @@ async function trainBoth(extra: Record<string, unknown>, steps: number, collectA
     const cfg = await tinyTrainConfig(env, `${env.dir}/run`, extra);
     const ctx = (model: Olmo): Omit<TrainStepContext, "optimizer"> => ({
       model,
-      gradientSync: LOCAL_GRADIENT_SYNC,
       microBatchSize: 2,
       zLoss: cfg.softmax_auxiliary_loss,
       dropoutSeed: (m) => 100 + m,
@@ -195,7 +193,6 @@ Deno.test("ZeRO steps leak no tensors", async () => {
       model: run.zeroModel,
       optimizer: run.zero.optimizer,
       dataParallel: run.zero,
-      gradientSync: LOCAL_GRADIENT_SYNC,
       microBatchSize: 2,
       zLoss: false,
       dropoutSeed: (m) => m,

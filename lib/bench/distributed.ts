@@ -12,7 +12,6 @@ import type { Communicator } from "../distributed/world.ts";
 import { Olmo } from "../model/olmo.ts";
 import { Rng } from "../model/random.ts";
 import { createOptimizer } from "../optim/optimizer.ts";
-import { LOCAL_GRADIENT_SYNC } from "../train/gradient_sync.ts";
 import { runTrainStep, type TrainStepContext } from "../train/train_step.ts";
 import { ZeroDataParallel } from "../train/zero_data_parallel.ts";
 import { median } from "./stats.ts";
@@ -83,7 +82,6 @@ export async function benchDataParallelTraining(
     model,
     optimizer,
     dataParallel: zero ?? undefined,
-    gradientSync: LOCAL_GRADIENT_SYNC,
     microBatchSize: Math.min(cfg.device_train_microbatch_size, deviceBatch),
     zLoss: cfg.softmax_auxiliary_loss,
     dropoutSeed: (micro) => cfg.seed + micro,

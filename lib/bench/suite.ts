@@ -151,7 +151,10 @@ export async function runBenchSuite(
           }
           : undefined,
       });
-      const reference = PYTORCH_REFERENCE[ref.name]?.tokensPerSecond ?? null;
+      // With overrides the config is no longer the one PyTorch was measured on.
+      const reference = options.overrides?.length
+        ? null
+        : PYTORCH_REFERENCE[ref.name]?.tokensPerSecond ?? null;
       emit({
         kind: "train",
         config: ref.name,

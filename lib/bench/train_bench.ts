@@ -7,7 +7,6 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "../config/train_config.ts";
 import { trainFlopsPerToken } from "../model/flops.ts";
-import type { GradientSync } from "../train/gradient_sync.ts";
 import { buildTrainStep, type TrainStepRig } from "./train_step.ts";
 import { loadAverage1m, median, processCpuSeconds, residentBytes } from "./stats.ts";
 
@@ -19,8 +18,6 @@ export interface TrainBenchOptions {
   steps?: number;
   /** Model and data seed (default the config's `seed`). */
   seed?: number;
-  /** Combines gradients across data-parallel ranks before clipping (default: one process). */
-  gradientSync?: GradientSync;
   /** Called after every step (warm-up included) with its index, seconds and loss. */
   onStep?: (index: number, seconds: number, loss: number, warmup: boolean) => void;
   /** Receives the rig after the timed steps, before it is disposed (e.g. to profile a step). */
@@ -80,7 +77,7 @@ export async function benchTraining(
   if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) {
     throw new Error(`benchTraining: warmupSteps must be a non-negative integer`);
   }
-  const rig = buildTrainStep(cfg, { seed: options.seed, gradientSync: options.gradientSync });
+  const rig = buildTrainStep(cfg, { seed: options.seed });
   try {
     const losses: number[] = [];
     const stepSeconds: number[] = [];

@@ -1,7 +1,7 @@
 /**
  * One OLMo training step on random tokens, run by the trainer's own `runTrainStep`: forward,
- * next-token loss, backward, gradient sync, clipping (with its one device read) and the
- * optimizer update. The harness times and profiles this step.
+ * next-token loss, backward, clipping (with its one device read) and the optimizer update. The
+ * harness times and profiles this step.
  *
  * @module
  */
@@ -10,7 +10,6 @@ import type { CollatedBatch } from "../data/collator.ts";
 import { Olmo } from "../model/olmo.ts";
 import { Rng } from "../model/random.ts";
 import { createOptimizer, type Optimizer } from "../optim/mod.ts";
-import { type GradientSync, LOCAL_GRADIENT_SYNC } from "../train/gradient_sync.ts";
 import { runTrainStep } from "../train/train_step.ts";
 
 /** A model, its optimizer and a source of random batches of the config's shape. */
@@ -33,8 +32,6 @@ export interface TrainStepRig {
 export interface TrainStepOptions {
   /** Model and data seed (default the config's `seed`). */
   seed?: number;
-  /** How gradients are combined across ranks (default: one process). */
-  gradientSync?: GradientSync;
 }
 
 /** A (B, S) batch of random token ids in `[0, vocab)`, as the data loader delivers it. */
@@ -65,7 +62,6 @@ export function buildTrainStep(cfg: TrainConfig, options: TrainStepOptions = {})
   const ctx = {
     model,
     optimizer,
-    gradientSync: options.gradientSync ?? LOCAL_GRADIENT_SYNC,
     microBatchSize: batchSize,
     zLoss: cfg.softmax_auxiliary_loss,
     dropoutSeed: (micro: number) => seed + globalStep * 1000 + micro,

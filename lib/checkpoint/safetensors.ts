@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { HostData, HostDType, HostTensor, NamedHostTensors } from "../util/host_tensor.ts";
-import { numElements } from "../util/host_tensor.ts";
+import type { HostDType, HostTensor, NamedHostTensors } from "../util/host_tensor.ts";
+import { ITEM_SIZE, numElements, typedArrayOf } from "../util/host_tensor.ts";
 import { writeFileAtomic } from "../util/fs.ts";
 
 const ST_TO_HOST: Record<string, HostDType> = {
@@ -29,20 +29,6 @@ const ST_TO_HOST: Record<string, HostDType> = {
 const HOST_TO_ST: Record<HostDType, string> = Object.fromEntries(
   Object.entries(ST_TO_HOST).map(([k, v]) => [v, k]),
 ) as Record<HostDType, string>;
-const ITEM_SIZE: Record<HostDType, number> = {
-  float32: 4,
-  float16: 2,
-  bfloat16: 2,
-  float64: 8,
-  int64: 8,
-  int32: 4,
-  int16: 2,
-  int8: 1,
-  uint8: 1,
-  uint16: 2,
-  uint32: 4,
-  bool: 1,
-};
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 /** Contents of a safetensors file. */
@@ -51,34 +37,6 @@ export interface SafetensorsContents {
   tensors: NamedHostTensors;
   /** The `__metadata__` string map, empty when absent. */
   metadata: Record<string, string>;
-}
-
-function viewAs(dtype: HostDType, bytes: Uint8Array): HostData {
-  // Copy into a fresh, aligned buffer so typed views are valid and independent of the file.
-  const buf = bytes.slice().buffer;
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(buf);
-    case "float64":
-      return new Float64Array(buf);
-    case "int64":
-      return new BigInt64Array(buf);
-    case "int32":
-      return new Int32Array(buf);
-    case "int16":
-      return new Int16Array(buf);
-    case "int8":
-      return new Int8Array(buf);
-    case "uint32":
-      return new Uint32Array(buf);
-    case "float16":
-    case "bfloat16":
-    case "uint16":
-      return new Uint16Array(buf);
-    case "uint8":
-    case "bool":
-      return new Uint8Array(buf);
-  }
 }
 
 /**
@@ -147,7 +105,9 @@ export function parseSafetensors(bytes: Uint8Array, source = "<bytes>"): Safeten
       );
     }
     const raw = bytes.subarray(dataStart + offs[0], dataStart + offs[1]);
-    tensors.set(name, { dtype, shape: [...shape], data: viewAs(dtype, raw) });
+    // Copy into a fresh, aligned buffer so typed views are valid and independent of the file.
+    const data = typedArrayOf(dtype, raw.slice().buffer);
+    tensors.set(name, { dtype, shape: [...shape], data });
   }
   return { tensors, metadata };
 }

@@ -5,23 +5,7 @@
  * @module
  */
 import type { HostData, HostDType } from "../util/host_tensor.ts";
-import { numElements } from "../util/host_tensor.ts";
-
-/** Bytes per element of each host dtype. */
-export const ITEM_SIZE: Record<HostDType, number> = {
-  float32: 4,
-  float16: 2,
-  bfloat16: 2,
-  float64: 8,
-  int64: 8,
-  int32: 4,
-  int16: 2,
-  int8: 1,
-  uint8: 1,
-  uint16: 2,
-  uint32: 4,
-  bool: 1,
-};
+import { ITEM_SIZE, numElements, typedArrayOf } from "../util/host_tensor.ts";
 
 /** A strided view into a flat storage of `dtype` elements (torch's `as_strided` arguments). */
 export interface StridedView {
@@ -33,33 +17,6 @@ export interface StridedView {
   shape: number[];
   /** Storage elements between neighbours along each dimension. */
   stride: number[];
-}
-
-/** The typed array of `dtype` over `buf` (from byte 0, `length` elements or all). */
-export function typedArrayOf(dtype: HostDType, buf: ArrayBuffer, length?: number): HostData {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(buf, 0, length);
-    case "float64":
-      return new Float64Array(buf, 0, length);
-    case "int64":
-      return new BigInt64Array(buf, 0, length);
-    case "int32":
-      return new Int32Array(buf, 0, length);
-    case "int16":
-      return new Int16Array(buf, 0, length);
-    case "int8":
-      return new Int8Array(buf, 0, length);
-    case "uint32":
-      return new Uint32Array(buf, 0, length);
-    case "float16":
-    case "bfloat16":
-    case "uint16":
-      return new Uint16Array(buf, 0, length);
-    case "uint8":
-    case "bool":
-      return new Uint8Array(buf, 0, length);
-  }
 }
 
 /** True when the view's strides are C-order (dimensions of size 1 may have any stride). */

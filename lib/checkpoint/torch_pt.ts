@@ -12,14 +12,8 @@
  * @module
  */
 import type { HostData, HostDType, HostTensor, NamedHostTensors } from "../util/host_tensor.ts";
-import { numElements } from "../util/host_tensor.ts";
-import {
-  isContiguousView,
-  ITEM_SIZE,
-  materialiseView,
-  type StridedView,
-  typedArrayOf,
-} from "./strided.ts";
+import { ITEM_SIZE, numElements, typedArrayOf } from "../util/host_tensor.ts";
+import { isContiguousView, materialiseView, type StridedView } from "./strided.ts";
 import { PickleCallable, type PickleStateful, pyTypeName, unpickle } from "./pickle.ts";
 import { PickleWriter } from "./pickle_writer.ts";
 import { ZipReader } from "./zip.ts";

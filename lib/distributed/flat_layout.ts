@@ -94,45 +94,6 @@ export function flatLayout(
   };
 }
 
-/**
- * Splits the parameters, in order, into consecutive groups of at most `maxBucketBytes` of
- * float32 each (a larger parameter gets a bucket of its own), each with its own padded layout.
- */
-export function bucketLayouts(
-  names: readonly string[],
-  sizes: readonly number[],
-  worldSize: number,
-  maxBucketBytes: number,
-): FlatLayout[] {
-  if (names.length !== sizes.length) {
-    throw new Error(`bucketLayouts: ${names.length} names but ${sizes.length} sizes`);
-  }
-  if (!(maxBucketBytes >= 4)) {
-    throw new Error(`bucketLayouts: bucket size ${maxBucketBytes} bytes is below one float32`);
-  }
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (seen.has(name)) throw new Error(`bucketLayouts: parameter ${name} appears twice`);
-    seen.add(name);
-  }
-  const maxElements = Math.floor(maxBucketBytes / 4);
-  const layouts: FlatLayout[] = [];
-  let group: number[] = [];
-  let groupElements = 0;
-  const close = () => {
-    layouts.push(flatLayout(group.map((i) => names[i]), group.map((i) => sizes[i]), worldSize));
-    group = [];
-    groupElements = 0;
-  };
-  sizes.forEach((size, i) => {
-    if (group.length > 0 && groupElements + size > maxElements) close();
-    group.push(i);
-    groupElements += size;
-  });
-  if (group.length > 0) close();
-  return layouts;
-}
-
 /** The pieces of each parameter that lie in `rank`'s shard, in flat order. */
 export function shardSegments(layout: FlatLayout, rank: number): ShardSegment[] {
   const range = layout.shardRanges[rank];
@@ -152,58 +113,4 @@ export function shardSegments(layout: FlatLayout, rank: number): ShardSegment[] 
     });
   }
   return segments;
-}
-
-/** Copies the named arrays into `flat` (length `paddedNumel`) and zeroes the padding. */
-export function packFlat(
-  layout: FlatLayout,
-  tensors: ReadonlyMap<string, Float32Array>,
-  flat: Float32Array,
-): void {
-  checkFlatLength(layout, flat, "packFlat");
-  for (const { name, size, offset } of layout.entries) {
-    const values = tensors.get(name);
-    if (values === undefined) throw new Error(`packFlat: no array for parameter ${name}`);
-    if (values.length !== size) {
-      throw new Error(
-        `packFlat: parameter ${name} has ${values.length} elements, expected ${size}`,
-      );
-    }
-    flat.set(values, offset);
-  }
-  flat.fill(0, layout.numel);
-}
-
-/**
- * Copies each parameter out of `flat` into the array of the same name in `into` (lengths must
- * match), or into a new array when `into` has none. Returns `into`.
- */
-export function unpackFlat(
-  layout: FlatLayout,
-  flat: Float32Array,
-  into: Map<string, Float32Array> = new Map(),
-): Map<string, Float32Array> {
-  checkFlatLength(layout, flat, "unpackFlat");
-  for (const { name, size, offset } of layout.entries) {
-    const values = flat.subarray(offset, offset + size);
-    const target = into.get(name);
-    if (target === undefined) {
-      into.set(name, values.slice());
-    } else if (target.length !== size) {
-      throw new Error(
-        `unpackFlat: parameter ${name} has ${target.length} elements, expected ${size}`,
-      );
-    } else {
-      target.set(values);
-    }
-  }
-  return into;
-}
-
-function checkFlatLength(layout: FlatLayout, flat: Float32Array, caller: string): void {
-  if (flat.length !== layout.paddedNumel) {
-    throw new Error(
-      `${caller}: flat buffer has ${flat.length} elements, expected ${layout.paddedNumel}`,
-    );
-  }
 }

@@ -14,15 +14,8 @@ export { MPI_LIB_ENV, MPICH_SONAME, mpiLibraryCandidates, OPENMPI_SONAME } from 
 export type { EnvReader, LauncherInfo } from "./launcher_env.ts";
 export { detectLauncher } from "./launcher_env.ts";
 export type { FlatEntry, FlatLayout, ShardRange, ShardSegment } from "./flat_layout.ts";
-export { bucketLayouts, flatLayout, packFlat, shardSegments, unpackFlat } from "./flat_layout.ts";
-export type { ReduceScatterOptions } from "./zero_buckets.ts";
-export {
-  allGatherParams,
-  DEFAULT_BUCKET_BYTES,
-  GradientBuckets,
-  reduceScatterGradients,
-} from "./zero_buckets.ts";
-export { allGatherFlat, reduceScatterFlat } from "./zero_flat.ts";
+export { flatLayout, shardSegments } from "./flat_layout.ts";
+export { allGatherFlat, DEFAULT_BUCKET_BYTES, reduceScatterFlat } from "./zero_flat.ts";
 export type { CommandLine, LaunchOptions, MpiFlavor } from "./launch_command.ts";
 export { buildLaunchCommand, MPIEXEC_BY_FLAVOR, parseHostfile } from "./launch_command.ts";
 export type { BenchedCollective, CollectiveBenchResult } from "./bench.ts";

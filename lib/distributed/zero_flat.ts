@@ -12,7 +12,9 @@
  * @module
  */
 import type { Communicator } from "./world.ts";
-import { DEFAULT_BUCKET_BYTES } from "./zero_buckets.ts";
+
+/** Default bucket size: 32 MiB of float32 per collective call. */
+export const DEFAULT_BUCKET_BYTES = 32 * 1024 * 1024;
 
 /** Elements of each rank's range per bucket, for a bucket of at most `maxBucketBytes`. */
 function bucketColumns(worldSize: number, maxBucketBytes: number): number {

@@ -19,8 +19,11 @@ function linearWarmup(initialLr: number, step: number, warmupSteps: number): num
   return initialLr * (0.1 + (0.9 * Math.min(step, warmupSteps)) / warmupSteps);
 }
 
-/** Cosine decay to `alpha_f·lr` at `t_max` (default `maxSteps`) after warmup. */
-export class CosWithWarmup implements Scheduler {
+/**
+ * Linear warmup, then a decay from the LR to `alpha_f·lr` over steps `[warmupSteps, t_max)`
+ * (`t_max` defaults to `maxSteps`); the subclass gives the decay's shape.
+ */
+abstract class DecayWithWarmup implements Scheduler {
   /** Warmup steps, final-LR fraction and optional decay end. */
   constructor(
     readonly warmupSteps: number,
@@ -33,28 +36,24 @@ export class CosWithWarmup implements Scheduler {
     const etaMin = initialLr * this.alphaF;
     if (step < this.warmupSteps) return linearWarmup(initialLr, step, this.warmupSteps);
     if (step >= end) return etaMin;
-    const s = step - this.warmupSteps;
-    const span = end - this.warmupSteps;
+    return this.decay(initialLr, etaMin, step - this.warmupSteps, end - this.warmupSteps);
+  }
+  /** The LR `s` steps into a decay of `span` steps from `initialLr` to `etaMin`. */
+  protected abstract decay(initialLr: number, etaMin: number, s: number, span: number): number;
+}
+
+/** Cosine decay to `alpha_f·lr` at `t_max` (default `maxSteps`) after warmup. */
+export class CosWithWarmup extends DecayWithWarmup {
+  /** Half a cosine period from `initialLr` down to `etaMin`. */
+  protected decay(initialLr: number, etaMin: number, s: number, span: number): number {
     return etaMin + ((initialLr - etaMin) * (1 + Math.cos((Math.PI * s) / span))) / 2;
   }
 }
 
 /** Linear decay to `alpha_f·lr` at `t_max` (default `maxSteps`) after warmup. */
-export class LinearWithWarmup implements Scheduler {
-  /** Warmup steps, final-LR fraction and optional decay end. */
-  constructor(
-    readonly warmupSteps: number,
-    readonly alphaF = 0.1,
-    readonly tMax: number | null = null,
-  ) {}
-  /** See `Scheduler.getLr`. */
-  getLr(initialLr: number, step: number, maxSteps: number): number {
-    const end = this.tMax ?? maxSteps;
-    const etaMin = initialLr * this.alphaF;
-    if (step < this.warmupSteps) return linearWarmup(initialLr, step, this.warmupSteps);
-    if (step >= end) return etaMin;
-    const s = step - this.warmupSteps;
-    const span = end - this.warmupSteps;
+export class LinearWithWarmup extends DecayWithWarmup {
+  /** A straight line from `initialLr` down to `etaMin`. */
+  protected decay(initialLr: number, etaMin: number, s: number, span: number): number {
     return initialLr - (initialLr - etaMin) * (s / span);
   }
 }

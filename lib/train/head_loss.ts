@@ -8,7 +8,9 @@
  * form its gradient, accumulating the hidden-state gradient and writing the weight gradient
  * chunk by chunk. With a 50k vocabulary the logits and their gradients are several 100 MiB
  * each; chunking keeps them to a few tens of MiB, which is what lets an 85M-parameter model
- * train inside the wasm backend's 4 GiB heap.
+ * train inside the wasm backend's 4 GiB heap. When the logits fit one chunk the gradients are
+ * formed in the forward pass from the exponentials it already has (no recomputation) and the
+ * backward pass only scales them by the incoming gradient.
  *
  * @module
  */
@@ -30,13 +32,102 @@ export interface HeadLossOptions {
   chunkElements?: number;
 }
 
+/** A column range `[start, end)` of the vocabulary. */
+type Chunk = [number, number];
+
+/** The tensors every chunk computation reads. */
+interface HeadInputs {
+  /** (N, d) hidden states. */
+  h: tf.Tensor2D;
+  /** (E, d) head weight. */
+  w: tf.Tensor2D;
+  /** (E,) head bias, or null. */
+  bias: tf.Tensor1D | null;
+  /** Logit scale. */
+  scale: number;
+  /** Whether the vocabulary is one chunk (no slicing). */
+  whole: boolean;
+}
+
+/** Label bookkeeping of the rows. */
+interface RowLabels {
+  /** (N,) int32 labels. */
+  labels: tf.Tensor1D;
+  /** (N,) int32 row numbers. */
+  rows: tf.Tensor1D;
+}
+
 /** `[start, end)` vocabulary ranges of at most `width` columns. */
-function columnChunks(vocab: number, width: number): [number, number][] {
-  const out: [number, number][] = [];
+function columnChunks(vocab: number, width: number): Chunk[] {
+  const out: Chunk[] = [];
   for (let start = 0; start < vocab; start += width) {
     out.push([start, Math.min(vocab, start + width)]);
   }
   return out;
+}
+
+/** Head weight rows of a chunk: (end − start, d). */
+function chunkWeight(x: HeadInputs, [start, end]: Chunk): tf.Tensor2D {
+  return x.whole ? x.w : tf.slice(x.w, [start, 0], [end - start, x.w.shape[1]]);
+}
+
+/** Logits of a chunk: (N, end − start). */
+function chunkLogits(x: HeadInputs, chunk: Chunk): tf.Tensor2D {
+  let l: tf.Tensor = tf.matMul(x.h, chunkWeight(x, chunk), false, true);
+  if (x.bias) {
+    l = tf.add(l, x.whole ? x.bias : tf.slice(x.bias, [chunk[0]], [chunk[1] - chunk[0]]));
+  }
+  return (x.scale === 1 ? l : tf.mul(l, x.scale)) as tf.Tensor2D;
+}
+
+/**
+ * Where each row's label falls in a chunk: `inside` (N,) bool, `column` (N,) its column (0 for
+ * rows whose label is elsewhere) and `flatIdx` (N,) its flat index in the (N, width) chunk.
+ */
+function labelEntries(r: RowLabels, [start, end]: Chunk) {
+  const inside = tf.logicalAnd(
+    tf.greaterEqual(r.labels, tf.scalar(start, "int32")),
+    tf.less(r.labels, tf.scalar(end, "int32")),
+  );
+  const column = tf.where(
+    inside,
+    tf.sub(r.labels, tf.scalar(start, "int32")),
+    tf.zerosLike(r.labels),
+  );
+  const flatIdx = tf.add(tf.mul(r.rows, tf.scalar(end - start, "int32")), column);
+  return { inside, column, flatIdx };
+}
+
+/**
+ * Gradient contributions of a chunk: `dLogits = expo·rowScale − ceCoef at the label entry`,
+ * then (N, d) for the hidden states, (width, d) for the weight and (width,) for the bias.
+ * The label correction is a scatter (rows whose label is elsewhere rewrite an entry with its own
+ * value) instead of an (N, width) one-hot.
+ */
+function chunkGradients(
+  x: HeadInputs,
+  r: RowLabels,
+  chunk: Chunk,
+  expo: tf.Tensor2D,
+  rowScale: tf.Tensor1D,
+  ceCoef: tf.Tensor1D,
+): { dh: tf.Tensor2D; dw: tf.Tensor2D; db: tf.Tensor1D | null } {
+  const scaled = tf.mul(expo, tf.expandDims(rowScale, 1)); // (N, width)
+  const at = labelEntries(r, chunk);
+  const current = tf.gather(tf.reshape(scaled, [-1]), at.flatIdx); // (N,)
+  const updated = tf.where(at.inside, tf.sub(current, ceCoef), current);
+  const g = tf.tensorScatterUpdate(scaled, tf.stack([r.rows, at.column], 1), updated);
+  const n = x.h.shape[0];
+  return {
+    dh: tf.matMul(g, chunkWeight(x, chunk)) as tf.Tensor2D, // (N, d)
+    dw: tf.matMul(g, x.h, true, false) as tf.Tensor2D, // (width, d)
+    db: x.bias ? tf.reshape(tf.matMul(tf.ones([1, n]), g), [chunk[1] - chunk[0]]) : null,
+  };
+}
+
+/** True while a gradient tape records. */
+function recordingGradients(): boolean {
+  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
 }
 
 /**
@@ -57,65 +148,59 @@ export function headTrainingLoss(
   const vocab = head.weight.shape[0];
   const width = Math.max(1, Math.floor((opts.chunkElements ?? DEFAULT_LOGIT_CHUNK_ELEMENTS) / n));
   const chunks = columnChunks(vocab, width);
-  const flatLabels = tf.reshape(labels, [n]) as tf.Tensor1D;
+  const whole = chunks.length === 1;
+  const hasBias = head.bias !== undefined;
+  const rowLabels = {
+    labels: tf.reshape(labels, [n]) as tf.Tensor1D,
+    rows: tf.range(0, n, 1, "int32") as tf.Tensor1D,
+  };
   const flatWeights = tf.reshape(weights, [n]) as tf.Tensor1D;
   const count = tf.maximum(tf.sum(flatWeights), 1); // labelled tokens
-  const hasBias = head.bias !== undefined;
+  /** d loss/d logits coefficients per row for an incoming gradient `outer`: (ceCoef, rowCoef). */
+  const coefficients = (lse: tf.Tensor1D, w: tf.Tensor1D, c: tf.Tensor, outer: tf.Tensor) => {
+    const ceCoef = tf.mul(tf.div(w, c), outer) as tf.Tensor1D; // (N,)
+    const rowCoef = opts.zLoss
+      ? tf.add(ceCoef, tf.mul(tf.mul(lse, (2 * Z_LOSS_COEF) / n), outer)) as tf.Tensor1D
+      : ceCoef;
+    return { ceCoef, rowCoef };
+  };
   let ce: tf.Scalar | null = null;
   let z: tf.Scalar | null = null;
 
-  /** Logits of columns [start, end): (N, end − start). */
-  const chunkLogits = (h: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | null, [start, end]: [
-    number,
-    number,
-  ]) => {
-    const wc = chunks.length === 1 ? w : tf.slice(w, [start, 0], [end - start, d]);
-    let l: tf.Tensor = tf.matMul(h, wc, false, true);
-    if (bias) l = tf.add(l, chunks.length === 1 ? bias : tf.slice(bias, [start], [end - start]));
-    return (head.scale === 1 ? l : tf.mul(l, head.scale)) as tf.Tensor2D;
-  };
-  const rows = tf.range(0, n, 1, "int32"); // (N,)
-  /**
-   * Where each row's label falls in columns [start, end): `inside` (N,) bool, `flatIdx` (N,) the
-   * flat index of the label entry in the (N, end − start) chunk, column 0 for rows outside.
-   */
-  const labelEntries = (lab: tf.Tensor1D, rowIds: tf.Tensor1D, start: number, end: number) => {
-    const inside = tf.logicalAnd(
-      tf.greaterEqual(lab, tf.scalar(start, "int32")),
-      tf.less(lab, tf.scalar(end, "int32")),
-    );
-    const column = tf.where(inside, tf.sub(lab, tf.scalar(start, "int32")), tf.zerosLike(lab));
-    const flatIdx = tf.add(tf.mul(rowIds, tf.scalar(end - start, "int32")), column);
-    return { inside, column, flatIdx };
-  };
-
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const h = tf.reshape(args[0] as tf.Tensor, [n, d]) as tf.Tensor2D; // (N, d)
-    const w = args[1] as tf.Tensor2D; // (E, d)
-    const bias = hasBias ? args[2] as tf.Tensor1D : null;
+    const x: HeadInputs = {
+      h: tf.reshape(args[0] as tf.Tensor, [n, d]) as tf.Tensor2D,
+      w: args[1] as tf.Tensor2D,
+      bias: hasBias ? args[2] as tf.Tensor1D : null,
+      scale: head.scale,
+      whole,
+    };
     const save = args[args.length - 1] as tf.GradSaveFunc;
     // Running log-sum-exp over the chunks (one chunk: exactly tf.logSumExp's arithmetic).
     let runMax: tf.Tensor1D | null = null;
     let runSum: tf.Tensor1D | null = null;
     let target = tf.zeros([n]) as tf.Tensor1D; // logit of each row's label
-    for (const [start, end] of chunks) {
+    let expo: tf.Tensor2D | null = null; // exp(logits − max), kept when there is one chunk
+    for (const chunk of chunks) {
       const step = tf.tidy(() => {
-        const l = chunkLogits(h, w, bias, [start, end]); // (N, width)
-        const at = labelEntries(flatLabels, rows, start, end);
+        const l = chunkLogits(x, chunk); // (N, width)
+        const at = labelEntries(rowLabels, chunk);
         const atLabel = tf.gather(tf.reshape(l, [-1]), at.flatIdx); // (N,)
         const picked = tf.where(at.inside, atLabel, tf.zerosLike(atLabel));
         const chunkMax = tf.max(l, 1) as tf.Tensor1D;
         const newMax = runMax ? tf.maximum(runMax, chunkMax) : chunkMax;
-        const chunkSum = tf.sum(tf.exp(tf.sub(l, tf.expandDims(newMax, 1))), 1);
+        const e = tf.exp(tf.sub(l, tf.expandDims(newMax, 1))) as tf.Tensor2D;
+        const chunkSum = tf.sum(e, 1);
         const sum = runSum
           ? tf.add(tf.mul(runSum, tf.exp(tf.sub(runMax!, newMax))), chunkSum)
           : chunkSum;
-        return { max: newMax, sum, target: tf.add(target, picked) as tf.Tensor1D };
+        return { max: newMax, sum, target: tf.add(target, picked), e: whole ? e : [] };
       });
       tf.dispose([runMax, runSum, target].filter((t) => t !== null) as tf.Tensor[]);
       runMax = step.max as tf.Tensor1D;
       runSum = step.sum as tf.Tensor1D;
       target = step.target as tf.Tensor1D;
+      if (whole) expo = step.e as tf.Tensor2D;
     }
     const lse = tf.add(runMax!, tf.log(runSum!)) as tf.Tensor1D; // (N,)
     const nll = tf.sub(lse, target);
@@ -125,58 +210,68 @@ export function headTrainingLoss(
       z = tf.keep(tf.mul(tf.mean(tf.square(lse)), Z_LOSS_COEF) as tf.Scalar);
       total = tf.add(total, z);
     }
-    save([h, w, ...(bias ? [bias] : []), lse, flatLabels, flatWeights, count, rows]);
+    const value = tf.mul(total, opts.scale) as tf.Scalar;
+    if (whole && recordingGradients()) {
+      // Gradients for an incoming gradient of 1 (softmax = expo / sum); backward scales them.
+      const c = coefficients(lse, flatWeights, count, tf.scalar(opts.scale * head.scale));
+      const rowScale = tf.div(c.rowCoef, runSum!) as tf.Tensor1D;
+      const g = chunkGradients(x, rowLabels, [0, vocab], expo!, rowScale, c.ceCoef);
+      save([g.dh, g.dw, ...(g.db ? [g.db] : [])]);
+      return {
+        value,
+        gradFunc: leanGradient((dy, saved) => {
+          const grads = saved.map((t) => tf.mul(t, dy));
+          grads[0] = tf.reshape(grads[0], [b, s, d]);
+          return grads;
+        }),
+      };
+    }
+    save([
+      x.h,
+      x.w,
+      ...(x.bias ? [x.bias] : []),
+      lse,
+      rowLabels.labels,
+      rowLabels.rows,
+      flatWeights,
+      count,
+    ]);
     return {
-      value: tf.mul(total, opts.scale) as tf.Scalar,
+      value,
       gradFunc: leanGradient((dy, saved) => {
         const [hs, ws] = saved as tf.Tensor2D[];
-        const bs = hasBias ? saved[2] as tf.Tensor1D : null;
-        const [lseS, savedLabels, savedWeights, savedCount, savedRows] = saved.slice(
-          hasBias ? 3 : 2,
-        ) as tf.Tensor1D[];
-        // d loss / d logits = (softmax − onehot)·w/count [+ coef·2·lse/N·softmax] times
-        // dy·scale; the logit scale carries over to the pre-scale logits.
-        const outer = tf.mul(tf.mul(dy, opts.scale), head.scale); // scalar
-        const ceCoef = tf.mul(tf.div(savedWeights, savedCount), outer); // (N,)
-        const rowCoef = opts.zLoss
-          ? tf.add(ceCoef, tf.mul(tf.mul(lseS, (2 * Z_LOSS_COEF) / n), outer))
-          : ceCoef;
+        const rest = saved.slice(hasBias ? 3 : 2) as tf.Tensor1D[];
+        const [lseS, labelsS, rowsS, weightsS, countS] = rest;
+        const xs: HeadInputs = {
+          h: hs,
+          w: ws,
+          bias: hasBias ? saved[2] as tf.Tensor1D : null,
+          scale: head.scale,
+          whole,
+        };
+        const r = { labels: labelsS, rows: rowsS };
+        // The logit scale carries over to the pre-scale logits.
+        const c = coefficients(lseS, weightsS, countS, tf.mul(tf.mul(dy, opts.scale), head.scale));
         let dh = tf.zeros([n, d]) as tf.Tensor2D;
         const dw: tf.Tensor[] = [];
         const db: tf.Tensor[] = [];
-        for (const [start, end] of chunks) {
+        for (const chunk of chunks) {
           const parts = tf.tidy(() => {
-            const l = chunkLogits(hs, ws, bs, [start, end]); // recomputed (N, width)
-            const probs = tf.exp(tf.sub(l, tf.expandDims(lseS, 1)));
-            const scaled = tf.mul(probs, tf.expandDims(rowCoef, 1)); // (N, width)
-            // − w/count at each row's label entry (rows whose label is elsewhere rewrite an
-            // entry with its own value): a scatter instead of an (N, width) one-hot.
-            const at = labelEntries(savedLabels, savedRows, start, end);
-            const current = tf.gather(tf.reshape(scaled, [-1]), at.flatIdx); // (N,)
-            const updated = tf.where(at.inside, tf.sub(current, ceCoef), current);
-            const g = tf.tensorScatterUpdate(
-              scaled,
-              tf.stack([savedRows, at.column], 1),
-              updated,
-            ) as tf.Tensor2D; // (N, width)
-            const wc = chunks.length === 1 ? ws : tf.slice(ws, [start, 0], [end - start, d]);
-            return {
-              dh: tf.add(dh, tf.matMul(g, wc)), // (N, d)
-              dw: tf.matMul(g, hs, true, false), // (width, d)
-              db: hasBias ? tf.reshape(tf.matMul(tf.ones([1, n]), g), [end - start]) : [],
-            };
+            const l = chunkLogits(xs, chunk); // recomputed (N, width)
+            const expo = tf.exp(tf.sub(l, tf.expandDims(lseS, 1))) as tf.Tensor2D; // softmax
+            const g = chunkGradients(xs, r, chunk, expo, c.rowCoef, c.ceCoef);
+            return { dh: tf.add(dh, g.dh), dw: g.dw, db: g.db ?? [] };
           });
           dh.dispose();
           dh = parts.dh as tf.Tensor2D;
           dw.push(parts.dw);
           if (hasBias) db.push(parts.db as tf.Tensor);
         }
-        const grads = [
+        return [
           tf.reshape(dh, [b, s, d]),
           dw.length === 1 ? dw[0] : tf.concat(dw, 0),
           ...(hasBias ? [db.length === 1 ? db[0] : tf.concat(db, 0)] : []),
         ];
-        return grads;
       }),
     };
   });

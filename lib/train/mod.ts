@@ -12,8 +12,6 @@ export type { FitResult, StopReason, TrainerOptions } from "./trainer.ts";
 export { Trainer } from "./trainer.ts";
 export type { AccumulatedGradients, TrainStepContext, TrainStepResult } from "./train_step.ts";
 export { accumulateGradients, NonFiniteLossError, runTrainStep } from "./train_step.ts";
-export type { GradientSync } from "./gradient_sync.ts";
-export { LOCAL_GRADIENT_SYNC } from "./gradient_sync.ts";
 export type { ZeroOptions, ZeroSettings } from "./zero_data_parallel.ts";
 export { ZeroDataParallel } from "./zero_data_parallel.ts";
 export type { GlobalStateFlags } from "./zero_checkpoint.ts";

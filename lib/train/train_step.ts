@@ -14,7 +14,6 @@ import * as tf from "@tensorflow/tfjs";
 import type { CollatedBatch } from "../data/collator.ts";
 import type { Olmo } from "../model/olmo.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
-import type { GradientSync } from "./gradient_sync.ts";
 import { headTrainingLoss } from "./head_loss.ts";
 import { nextTokenTargets } from "./loss.ts";
 import { throwIfTestFailureRequested } from "./test_failure.ts";
@@ -26,11 +25,10 @@ export interface TrainStepContext {
   model: Olmo;
   /** The optimizer over `model.params`. */
   optimizer: Optimizer;
-  /** Gradient averaging across ranks (identity for one process). */
-  gradientSync: GradientSync;
   /**
-   * ZeRO data parallelism across ranks: when set, it replaces `gradientSync`, clipping and
-   * `optimizer.step` (the optimizer is then its shard optimizer).
+   * ZeRO data parallelism across ranks: when set, it averages the gradients across ranks and
+   * replaces clipping and `optimizer.step` (the optimizer is then its shard optimizer). Without
+   * it the gradients are this process's own.
    */
   dataParallel?: ZeroDataParallel;
   /** `device_train_microbatch_size`. */
@@ -177,7 +175,7 @@ export async function runTrainStep(
   const acc = accumulateGradients(ctx, batch);
   throwIfTestFailureRequested(step);
   if (ctx.dataParallel) return await ctx.dataParallel.step(acc, step, lr, collectOptimMetrics);
-  const grads = await ctx.gradientSync.syncGradients(acc.grads);
+  const grads = acc.grads;
   const losses = tf.tidy(() => tf.stack([acc.ce, acc.z ?? tf.scalar(0)])); // (2,)
   acc.ce.dispose();
   acc.z?.dispose();

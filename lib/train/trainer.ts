@@ -30,7 +30,6 @@ import {
 import { DataIndicesWriter } from "./data_indices.ts";
 import type { LmEvaluator } from "./evaluator.ts";
 import { formatMetricsBlock } from "./format.ts";
-import { type GradientSync, LOCAL_GRADIENT_SYNC } from "./gradient_sync.ts";
 import { SILENT_LOGGER, type TrainLogger } from "./log.ts";
 import { MetricsSink } from "./metrics_sink.ts";
 import { TrainProgress, type TrainProgressOptions } from "./progress.ts";
@@ -66,8 +65,6 @@ export interface TrainerOptions {
   world: Communicator;
   /** ZeRO data parallelism (sharded optimizer state); runs every multi-rank step it is given. */
   dataParallel?: ZeroDataParallel;
-  /** Plain gradient averaging across ranks (a multi-rank run needs it or `dataParallel`). */
-  gradientSync?: GradientSync;
   /** Log lines (rank 0's are printed by `consoleLogger`). Default: silent. */
   logger?: TrainLogger;
   /** Progress display options. */
@@ -121,21 +118,18 @@ export class Trainer {
   #minLoss = Infinity;
 
   /**
-   * @throws Error when the world has several ranks but neither `dataParallel` nor
-   * `gradientSync`, or when `dataParallel` is given with another optimizer than its own.
+   * @throws Error when the world has several ranks but no `dataParallel`, or when
+   * `dataParallel` is given with another optimizer than its own.
    */
   constructor(opts: TrainerOptions) {
     if (opts.cfg.device_train_batch_size === null) {
       throw new Error("Trainer: derive the config first (deriveTrainConfig)");
     }
     const zero = opts.dataParallel;
-    if (
-      opts.world.size > 1 && zero === undefined &&
-      (opts.gradientSync ?? LOCAL_GRADIENT_SYNC) === LOCAL_GRADIENT_SYNC
-    ) {
+    if (opts.world.size > 1 && zero === undefined) {
       throw new Error(
         `Trainer: ${opts.world.size} ranks need data parallelism: pass dataParallel ` +
-          "(ZeroDataParallel.create, as runTraining does) or a gradientSync",
+          "(ZeroDataParallel.create, as runTraining does)",
       );
     }
     if (zero !== undefined && (zero.optimizer !== opts.optimizer || zero.world !== opts.world)) {
@@ -278,7 +272,6 @@ export class Trainer {
     return {
       model: this.model,
       optimizer: this.optimizer,
-      gradientSync: this.#opts.gradientSync ?? LOCAL_GRADIENT_SYNC,
       dataParallel: this.dataParallel,
       microBatchSize: this.cfg.device_train_microbatch_size,
       zLoss: this.cfg.softmax_auxiliary_loss,

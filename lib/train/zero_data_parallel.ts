@@ -30,8 +30,11 @@ import {
   shardSegments,
 } from "../distributed/flat_layout.ts";
 import type { Communicator } from "../distributed/world.ts";
-import { DEFAULT_BUCKET_BYTES } from "../distributed/zero_buckets.ts";
-import { allGatherFlat, reduceScatterFlat } from "../distributed/zero_flat.ts";
+import {
+  allGatherFlat,
+  DEFAULT_BUCKET_BYTES,
+  reduceScatterFlat,
+} from "../distributed/zero_flat.ts";
 import type { Olmo } from "../model/olmo.ts";
 import { createOptimizer, type Optimizer, updateCosSim } from "../optim/optimizer.ts";
 import {

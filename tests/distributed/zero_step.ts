@@ -11,7 +11,6 @@ import type { CollatedBatch } from "../../lib/data/collator.ts";
 import { initWorld } from "../../lib/distributed/world.ts";
 import { Olmo } from "../../lib/model/olmo.ts";
 import { createOptimizer } from "../../lib/optim/optimizer.ts";
-import { LOCAL_GRADIENT_SYNC } from "../../lib/train/gradient_sync.ts";
 import { runTrainStep } from "../../lib/train/train_step.ts";
 import { ZeroDataParallel } from "../../lib/train/zero_data_parallel.ts";
 import { makeTinyEnv, patternTokens, tinyTrainConfig } from "../_train_fixture.ts";
@@ -50,7 +49,6 @@ for (let step = 1; step <= 3; step++) {
       model,
       optimizer,
       dataParallel: zero ?? undefined,
-      gradientSync: LOCAL_GRADIENT_SYNC,
       microBatchSize: 1,
       zLoss: false,
       dropoutSeed: (micro) => micro,
