@@ -187,6 +187,12 @@ Deno.test("init full_megatron: per-module std, truncated at init_cutoff_factor o
   expectStd(s, "transformer.ff_out.weight", 1 / 16, 3);
   const s2 = await initState({ init_fn: "full_megatron", init_cutoff_factor: 2 });
   expectStd(s2, `${B}0.att_proj.weight`, 0.02, 2);
+  // init_std other than the default 0.02 scales in / out / emb, not final_out.
+  const s3 = await initState({ init_fn: "full_megatron", init_std: 0.05 });
+  expectStd(s3, `${B}0.ff_proj.weight`, 0.05, 3);
+  expectStd(s3, `${B}2.attn_out.weight`, 0.05 / Math.sqrt(8), 3);
+  expectStd(s3, "transformer.wte.weight", 0.05, 3);
+  expectStd(s3, "transformer.ff_out.weight", 1 / 16, 3);
 });
 
 Deno.test("init is deterministic for a seed and differs across seeds", async () => {

@@ -332,3 +332,21 @@ Deno.test("attentionBias: bool, int32 and float allow-masks act like the padding
   tf.dispose([ids, maskT, expected, ...biases]);
   model.dispose();
 });
+
+for (const kind of ["embedding_dropout", "attention_dropout", "residual_dropout"] as const) {
+  Deno.test(`${kind} alone is applied in training and never in eval`, async () => {
+    const model = new Olmo(tinyConfig({ [kind]: 0.5 }), { seed: 3 });
+    const state = randomizeParams(model, 3);
+    const ref = new Olmo(tinyConfig(), { seed: 3 });
+    ref.loadStateDict(state);
+    const ids = idsTensor([[1, 2, 3, 4, 5, 6]]);
+    const evalOut = model.forward(ids).logits;
+    const refOut = ref.forward(ids).logits;
+    const trainOut = model.forward(ids, { training: true }).logits;
+    assert.equal(await maxDiff(evalOut, refOut), 0, "eval mode must not drop");
+    assert.ok((await maxDiff(trainOut, refOut)) > 1e-3, `${kind} ignored in training`);
+    tf.dispose([ids, evalOut, refOut, trainOut]);
+    model.dispose();
+    ref.dispose();
+  });
+}

@@ -48,6 +48,10 @@ const CASES: MatmulCase[] = [
   { label: "shared a", a: [5, 7], b: [4, 3, 7], transposeB: true },
   { label: "attention-like", a: [2, 4, 16, 8], b: [2, 4, 16, 8], transposeB: true },
   { label: "empty rows", a: [0, 7], b: [7, 3] },
+  { label: "one row (matrix-vector)", a: [1, 7], b: [3, 7], transposeB: true },
+  { label: "one row, b not transposed", a: [1, 7], b: [7, 3] },
+  { label: "one row, transposeA", a: [7, 1], b: [7, 3], transposeA: true },
+  { label: "one row per batch", a: [4, 1, 7], b: [4, 3, 7], transposeB: true },
 ];
 
 /** Results of every case on the active backend. */

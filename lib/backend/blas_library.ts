@@ -1,7 +1,7 @@
 /**
  * A native CBLAS library (OpenBLAS, BLIS, Apple Accelerate, ...) loaded through Deno FFI, for
- * the `native` backend's matmul kernels. Only `cblas_sgemm` is required; OpenBLAS's thread
- * controls are used when present.
+ * the `native` backend's matmul kernels. `cblas_sgemm` and `cblas_sgemv` are required;
+ * OpenBLAS's thread controls are used when present.
  *
  * @module
  */
@@ -13,7 +13,7 @@ export const BLAS_LIB_ENV = "OLMO_BLAS_LIB";
 export const BLAS_INSTALL_HINT =
   "install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas0-pthread; Fedora: dnf install " +
   "openblas-threads; macOS: Apple's Accelerate is used), or point OLMO_BLAS_LIB at a library " +
-  "that exports cblas_sgemm. Deno also needs --allow-ffi (deno task does -A).";
+  "that exports cblas_sgemm and cblas_sgemv. Deno also needs --allow-ffi (deno task does -A).";
 
 /** Libraries tried in order when `OLMO_BLAS_LIB` is unset. */
 export function blasLibraryCandidates(os: typeof Deno.build.os = Deno.build.os): string[] {
@@ -52,6 +52,23 @@ const SYMBOLS = {
       "f32", // beta
       "pointer", // C
       "i32", // ldc
+    ],
+    result: "void",
+  },
+  cblas_sgemv: {
+    parameters: [
+      "i32", // layout
+      "i32", // trans
+      "i32", // M (rows of the matrix as stored)
+      "i32", // N (columns)
+      "f32", // alpha
+      "pointer", // A
+      "i32", // lda
+      "pointer", // x
+      "i32", // incx
+      "f32", // beta
+      "pointer", // y
+      "i32", // incy
     ],
     result: "void",
   },
@@ -98,7 +115,7 @@ function open(path: string): BlasLibrary {
 }
 
 /**
- * Opens the first of `candidates` that loads and exports `cblas_sgemm`. Throws an `Error` listing
+ * Opens the first of `candidates` that loads and exports the CBLAS symbols. Throws an `Error` listing
  * every failure, with install instructions, when none does.
  */
 export function openBlasLibrary(candidates: readonly string[]): BlasLibrary {

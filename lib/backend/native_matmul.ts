@@ -35,6 +35,7 @@ let installed: tf.KernelFunc | null = null;
 /** Builds the `BatchMatMul` kernel function over `blas`. */
 function makeNativeBatchMatMul(blas: BlasLibrary): tf.KernelFunc {
   const sgemm = blas.symbols.cblas_sgemm;
+  const sgemv = blas.symbols.cblas_sgemv;
   return ({ inputs, backend, attrs }) => {
     const a = inputs.a as tf.TensorInfo;
     const b = inputs.b as tf.TensorInfo;
@@ -78,6 +79,29 @@ function makeNativeBatchMatMul(blas: BlasLibrary): tf.KernelFunc {
     const lda = transA ? m : k;
     const ldb = transB ? k : n;
     const sizeB = outerB.reduce((p, d) => p * d, 1);
+    const idxA = batchIndices(outer, outerA);
+    const idxB = batchIndices(outer, outerB);
+    if (m === 1 && (batch === 1 || sizeB > 1 || transA)) {
+      // One row per product (decoding): matrix-vector products. OpenBLAS 0.3.21's sgemm would
+      // pack all of b for one row, which for a 50k-row output layer costs more than the product.
+      for (let i = 0; i < batch; i++) {
+        sgemv(
+          CBLAS_ROW_MAJOR,
+          transB ? CBLAS_NO_TRANS : CBLAS_TRANS,
+          transB ? n : k,
+          transB ? k : n,
+          1,
+          at(offB + idxB[i] * k * n * 4),
+          ldb,
+          at(offA + idxA[i] * k * 4),
+          1,
+          0,
+          at(offC + i * n * 4),
+          1,
+        );
+      }
+      return out;
+    }
     if (sizeB === 1 && !transA) {
       // b is shared by every batch: one (batch·M, K) × (K, N) product.
       sgemm(
@@ -98,8 +122,6 @@ function makeNativeBatchMatMul(blas: BlasLibrary): tf.KernelFunc {
       );
       return out;
     }
-    const idxA = batchIndices(outer, outerA);
-    const idxB = batchIndices(outer, outerB);
     for (let i = 0; i < batch; i++) {
       sgemm(
         CBLAS_ROW_MAJOR,

@@ -39,9 +39,18 @@ const TRANSPOSE_CACHE_MIN_ELEMENTS = 2 ** 16;
 /** Most bytes of cached transposes. */
 const TRANSPOSE_CACHE_BYTES = 2 ** 30;
 
-/** True while a gradient tape records (training): operands then change every step. */
-function recordingGradients(): boolean {
-  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+/** The engine state read here (not part of tfjs' typed API). */
+interface TapeState {
+  state: { gradientDepth: number; activeTape?: unknown[] | null };
+}
+
+/**
+ * True inside a gradient computation (its forward or backward pass: training), where operands
+ * change every step and caching their transposes would only hold memory.
+ */
+function computingGradients(): boolean {
+  const { state } = tf.engine() as unknown as TapeState;
+  return state.gradientDepth > 0 || state.activeTape != null; // undefined before any tape
 }
 
 /** Drops entries whose source is gone, then least recently used ones beyond the budget. */
@@ -72,7 +81,7 @@ function transposedOperand(
   backend: object,
 ): { t: tf.TensorInfo; owned: boolean } {
   const size = x.shape.reduce((p, d) => p * d, 1);
-  if (recordingGradients() || size < TRANSPOSE_CACHE_MIN_ELEMENTS) {
+  if (computingGradients() || size < TRANSPOSE_CACHE_MIN_ELEMENTS) {
     return { t: transposeLastTwoAxes(transpose, x, backend), owned: true };
   }
   const hit = transposeCache.get(x.dataId);
