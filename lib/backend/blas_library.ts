@@ -146,7 +146,25 @@ export function loadBlasLibrary(): BlasLibrary {
     override = undefined; // no --allow-env: use the defaults
   }
   loaded = openBlasLibrary(override ? [override] : blasLibraryCandidates());
+  shareCoresWithLocalRanks(loaded);
   return loaded;
+}
+
+/**
+ * With several ranks on one node (`LOCAL_WORLD_SIZE`, set by the distributed world), each rank's
+ * OpenBLAS would start a thread per core and oversubscribe the node. Unless the user chose
+ * `OPENBLAS_NUM_THREADS`, give each rank an equal share of the cores.
+ */
+function shareCoresWithLocalRanks(lib: BlasLibrary): void {
+  let localRanks = 1, chosen: string | undefined;
+  try {
+    localRanks = Number(Deno.env.get("LOCAL_WORLD_SIZE") ?? "1");
+    chosen = Deno.env.get("OPENBLAS_NUM_THREADS");
+  } catch {
+    return; // no --allow-env: keep the library's default
+  }
+  if (chosen || !(localRanks > 1)) return;
+  lib.setThreads(Math.max(1, Math.floor(navigator.hardwareConcurrency / localRanks)));
 }
 
 /** True when {@link loadBlasLibrary} succeeds; never throws. */
