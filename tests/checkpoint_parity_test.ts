@@ -86,7 +86,8 @@ for (const backend of BACKENDS) {
 }
 
 Deno.test({
-  name: "fromCheckpoint over HTTP (127.0.0.1): model.pt-only folder, cached, OLMo's logits",
+  name:
+    "fromCheckpoint over HTTP (127.0.0.1): model.pt-only folder, progress, cache, OLMo's logits",
   ignore: !HAS_SHARED,
   fn: async () => {
     const caseName = OLMO_REFERENCE_CASES[1];
@@ -99,12 +100,22 @@ Deno.test({
       }
       return Deno.readFile(join(referenceCaseDir(caseName), file)).then((b) => new Response(b));
     });
+    // Download progress goes to stderr: plain lines when it is not a terminal.
+    const stderrLines: string[] = [];
+    const originalError = console.error;
+    const originalIsTerminal = Deno.stderr.isTerminal;
+    console.error = (...args: unknown[]) => stderrLines.push(args.join(" "));
+    Deno.stderr.isTerminal = () => false;
     try {
       await withTempDir(async (cacheDir) => {
         const url = `http://127.0.0.1:${server.addr.port}/runs/${caseName}/step2-unsharded`;
         const model = await Olmo.fromCheckpoint(url, { backend: "cpu", cacheDir });
         try {
           assert.deepEqual(hits, ["config.yaml", "model.safetensors", "model.pt"]);
+          assert.ok(
+            stderrLines.some((l) => l.startsWith(`downloading ${url}/model.pt`)),
+            stderrLines.join("\n"),
+          );
           await assertReferenceLogits(model, caseName);
         } finally {
           model.dispose();
@@ -114,6 +125,8 @@ Deno.test({
         assert.deepEqual(hits, [], "the second load must come from the cache");
       });
     } finally {
+      console.error = originalError;
+      Deno.stderr.isTerminal = originalIsTerminal;
       await server.shutdown();
     }
   },

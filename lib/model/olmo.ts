@@ -110,14 +110,18 @@ export class Olmo {
    * OLMo `Olmo.from_checkpoint` for unsharded checkpoints (spec §2.9): initialises the backend
    * (`auto` by default), reads `config.yaml` (`model` section) and `model.safetensors` or
    * `model.pt` from a folder or URL, and loads the weights strictly. The model is in eval mode
-   * (dropout only applies when `forward` is called with `training: true`).
+   * (dropout only applies when `forward` is called with `training: true`). URL downloads go to
+   * `cacheDir` and show their progress on stderr unless `progress` is false.
    */
   static async fromCheckpoint(
     pathOrUrl: string,
-    opts: { backend?: BackendName; cacheDir?: string } = {},
+    opts: { backend?: BackendName; cacheDir?: string; progress?: boolean } = {},
   ): Promise<Olmo> {
     await initBackend(opts.backend ?? "auto", { quiet: true });
-    const checkpoint = await loadModelCheckpoint(pathOrUrl, { cacheDir: opts.cacheDir });
+    const checkpoint = await loadModelCheckpoint(pathOrUrl, {
+      cacheDir: opts.cacheDir,
+      progress: opts.progress ?? true,
+    });
     const model = new Olmo(checkpoint.config, { init: false });
     try {
       model.loadStateDict(checkpoint.state);
