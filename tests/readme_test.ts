@@ -99,6 +99,15 @@ const COVERAGE: Record<string, Coverage> = {
       assert.match(help.stdout, /Config fields:[^]*optimizer\.learning_rate/);
     },
   },
+  "deno task bench --config bench-tiny --steps 2 --warmup 1 --no-generate --no-data": {
+    how: "run",
+    note: "the quick bench line: a training row for bench-tiny with tokens/s and the PyTorch ratio",
+    exercise: async (ws, command) => {
+      const out = await sh(ws, command, { timeoutSeconds: 300 });
+      assert.match(out.stdout, /bench-tiny/);
+      assert.match(out.stdout, /tok\/s|tokens\/s/);
+    },
+  },
   "apt-get install libopenblas0-pthread": {
     how: "checked",
     note: "needs root; the native backend's missing-library message names the same command",
