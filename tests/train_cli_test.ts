@@ -121,7 +121,8 @@ Deno.test({
     try {
       const config = join(env.dir, "tty.yaml");
       await writeTinyConfigYaml(env, config, join(env.dir, "run"), {});
-      const command = `${Deno.execPath()} run -A ${
+      // A wide terminal, so the bar is not cut at the pty's default width (80 columns in CI).
+      const command = `stty cols 200; ${Deno.execPath()} run -A ${
         join(REPO_ROOT, "scripts", "train.ts")
       } ${config}`;
       const out = await new Deno.Command(SCRIPT!, {
