@@ -32,19 +32,9 @@ import { registerWasmIdentityFix } from "./wasm_identity_fix.ts";
 import { registerWasmCopyKernels } from "./wasm_copy_kernels.ts";
 import { registerWasmMatMulFix } from "./wasm_matmul_fix.ts";
 import { loadWebgpuBackend, webgpuHardwareAdapterAvailable } from "./webgpu.ts";
+import { BACKEND_NAMES, type BackendName, isBackendName } from "./names.ts";
 
-/** A backend name accepted by the `backend` config field and `--backend`. */
-export type BackendName = "auto" | "tensorflow" | "native" | "wasm" | "webgpu" | "cpu";
-
-/** Every accepted backend name, `auto` first. */
-export const BACKEND_NAMES: readonly BackendName[] = [
-  "auto",
-  "tensorflow",
-  "native",
-  "wasm",
-  "webgpu",
-  "cpu",
-];
+export { BACKEND_NAMES, type BackendName, isBackendName } from "./names.ts";
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
@@ -56,11 +46,6 @@ export interface InitBackendOptions {
 let autoResolution: Promise<string> | undefined;
 /** Backends whose package, kernel fix and guard are set up. */
 const preparedBackends = new Set<string>();
-
-/** True when `name` is one of {@link BACKEND_NAMES}. */
-export function isBackendName(name: string): name is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(name);
-}
 
 /** The tfjs backend behind a name: `native` is the wasm backend with native matmul kernels. */
 function engineBackendOf(name: string): string {

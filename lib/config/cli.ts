@@ -10,7 +10,8 @@
 import yargs from "yargs";
 import { ConfigError } from "./errors.ts";
 import { cleanOverride } from "./merge.ts";
-import { describeField, type ObjectSchema, TRAIN_CONFIG_SCHEMA } from "./schema.ts";
+import { describeField, type ObjectSchema } from "./schema.ts";
+import { TRAIN_CONFIG_SCHEMA } from "./train_config.ts";
 
 /** The result of a yargs parse: positionals in `_`, every `--key` as a property. */
 export interface ParsedArgs {
@@ -116,7 +117,10 @@ export function trainUsage(name = "train"): string {
   ].join("\n");
 }
 
-/** Every overridable field as `--key <type> (default: value)`, one per line, for `--help`. */
+/**
+ * Every overridable field as `--key <type> (default: value)`, each followed by an indented line
+ * with its documentation, for `--help`.
+ */
 export function configFieldsHelp(): string {
   const lines: string[] = [];
   const walk = (s: ObjectSchema, defaults: Record<string, unknown>, prefix: string) => {
@@ -131,7 +135,7 @@ export function configFieldsHelp(): string {
       }
       const required = s.required.includes(key);
       const dflt = required ? "required" : `default: ${JSON.stringify(defaults[key])}`;
-      lines.push(`  --${name} <${describeField(field)}> (${dflt})`);
+      lines.push(`  --${name} <${describeField(field)}> (${dflt})`, `      ${field.doc}`);
     }
   };
   walk(TRAIN_CONFIG_SCHEMA, TRAIN_CONFIG_SCHEMA.defaults(), "");

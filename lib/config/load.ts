@@ -22,8 +22,8 @@ import {
   type Tree,
   unknownKeyError,
 } from "./merge.ts";
-import { type FieldSchema, TRAIN_CONFIG_SCHEMA } from "./schema.ts";
-import type { TrainConfig } from "./train_config.ts";
+import type { FieldSchema } from "./schema.ts";
+import { TRAIN_CONFIG_SCHEMA, type TrainConfig } from "./train_config.ts";
 import { validateValue } from "./validate.ts";
 
 /** Options of `loadTrainConfig`, `loadConfigSection` and `trainConfigFromObject`. */

@@ -9,7 +9,8 @@
  */
 import { parse as parseYaml } from "yaml";
 import { closestMatch, ConfigError, formatKeyPath, type PathSegment } from "./errors.ts";
-import { type FieldSchema, type ObjectSchema, TRAIN_CONFIG_SCHEMA } from "./schema.ts";
+import type { FieldSchema, ObjectSchema } from "./schema.ts";
+import { TRAIN_CONFIG_SCHEMA } from "./train_config.ts";
 
 /** Placeholder for a required field nobody set (OmegaConf's `???`). */
 export const MISSING: unique symbol = Symbol("MISSING");

@@ -1,81 +1,58 @@
 /**
- * The config schema as data: one descriptor per field (type, nullability, enum values, nested
- * section) for every config class. The merger, the validator, the saver and `--help` all walk it.
- * `objectSchema` checks at compile time that every field of the TypeScript interface has exactly
- * one descriptor, so the interfaces and the schema cannot drift apart.
+ * The config schema as data, and the builders every section is declared with. Each field is
+ * declared once, as `name: field(TYPE, default, "doc")`, inside `defineSection(...)`; the
+ * TypeScript type of a section (`ConfigOf`) and its defaults (`defaults()`) are derived from that
+ * declaration, so a field cannot be typed, defaulted and validated differently in three places.
+ * The merger, the validator, the saver and `--help` all walk the same descriptors.
+ *
+ * Adding a key is one line in its section's `defineSection` call, e.g. in `model_config.ts`:
+ *
+ * ```ts
+ * rope_theta: field(FLOAT, 10000, "RoPE base frequency."),
+ * ```
  *
  * @module
  */
-import {
-  ACTIVATION_TYPES,
-  BLOCK_TYPES,
-  defaultModelConfig,
-  INIT_FN_TYPES,
-  LAYER_NORM_TYPES,
-  type ModelConfig,
-} from "./model_config.ts";
-import {
-  ACTIVATION_CHECKPOINTING_STRATEGIES,
-  BACKENDS,
-  EVALUATOR_TYPES,
-  FSDP_PRECISIONS,
-  FSDP_WRAP_STRATEGIES,
-  MEMMAP_DTYPES,
-  OPTIMIZER_TYPES,
-  PADDING_DIRECTIONS,
-  SCHEDULER_TYPES,
-  SHARDED_CHECKPOINTER_TYPES,
-  SHARDING_STRATEGIES,
-  TRUNCATION_DIRECTIONS,
-} from "./enums.ts";
-import {
-  type CompilerConfig,
-  type DataConfig,
-  defaultCompilerConfig,
-  defaultDataConfig,
-  defaultEvaluatorConfig,
-  defaultFSDPConfig,
-  defaultOptimizerConfig,
-  defaultSchedulerConfig,
-  defaultSpeedMonitorConfig,
-  defaultTokenizerConfig,
-  defaultWandbConfig,
-  type EvaluatorConfig,
-  type FSDPConfig,
-  type OptimizerConfig,
-  type SchedulerConfig,
-  type SpeedMonitorConfig,
-  type TokenizerConfig,
-  type WandbConfig,
-} from "./sections.ts";
-import { defaultTrainConfig, type TrainConfig } from "./train_config.ts";
 
-/** Descriptor of one config field. `nullable` fields accept `null`. */
+/** Legacy spellings OLMo's loader rewrites: `[old value, new value]`. */
+export type EnumAliases = readonly (readonly [unknown, string | null])[];
+
+/** Descriptor of one config value: how it is checked, merged and described. */
 export type FieldSchema =
-  | { kind: "int" | "float" | "bool" | "str"; nullable?: boolean }
+  | { readonly kind: "int" | "float" | "bool" | "str"; readonly nullable?: boolean }
   | {
-    kind: "enum";
+    readonly kind: "enum";
     /** Enum name for messages, e.g. `OptimizerType`. */
-    name: string;
-    values: readonly string[];
-    nullable?: boolean;
-    /** Legacy spellings OLMo's loader rewrites: `[old value, new value]`. */
-    aliases?: readonly (readonly [unknown, string | null])[];
+    readonly name: string;
+    readonly values: readonly string[];
+    readonly nullable?: boolean;
+    /** Legacy spellings OLMo's loader rewrites. */
+    readonly aliases?: EnumAliases;
   }
   /** `max_duration`: a number of steps or a duration string (`"2e9T"`). */
-  | { kind: "duration" }
-  | { kind: "list"; item: FieldSchema; nullable?: boolean }
-  | { kind: "tuple"; items: readonly FieldSchema[]; nullable?: boolean }
-  | { kind: "dict"; value: FieldSchema; nullable?: boolean }
-  | { kind: "object"; schema: ObjectSchema; nullable?: boolean };
+  | { readonly kind: "duration" }
+  | { readonly kind: "list"; readonly item: FieldSchema; readonly nullable?: boolean }
+  | { readonly kind: "tuple"; readonly items: readonly FieldSchema[]; readonly nullable?: boolean }
+  | { readonly kind: "dict"; readonly value: FieldSchema; readonly nullable?: boolean }
+  | { readonly kind: "object"; readonly schema: ObjectSchema; readonly nullable?: boolean };
+
+/** A field of a config class: its value descriptor plus its default and documentation. */
+export type ConfigField<V extends FieldSchema = FieldSchema> = V & {
+  /** The default (absent for `required` fields); copied afresh by `defaults()`. */
+  readonly default?: unknown;
+  /** What the field means, shown by `--help`. */
+  readonly doc: string;
+  /** True for fields without a default that every instance must set (OLMo's `MISSING`). */
+  readonly required?: boolean;
+};
 
 /** Descriptor of a config class: its fields in OLMo's order and a factory for its defaults. */
 export interface ObjectSchema {
   /** Class name for messages, e.g. `OptimizerConfig`. */
   readonly name: string;
   /** Field descriptors, in the order fields are saved. */
-  readonly fields: Readonly<Record<string, FieldSchema>>;
-  /** A fresh object holding every default. */
+  readonly fields: Readonly<Record<string, ConfigField>>;
+  /** A fresh object holding every default (required fields are absent). */
   readonly defaults: () => Record<string, unknown>;
   /** Fields without a default that every instance must set (OLMo's `MISSING`). */
   readonly required: readonly string[];
@@ -83,248 +60,165 @@ export interface ObjectSchema {
   readonly legacy?: (raw: Record<string, unknown>) => Record<string, unknown>;
 }
 
-/** Builds an `ObjectSchema`; the mapped type makes TypeScript demand a descriptor per field. */
-function objectSchema<T extends object>(
+/** The fields of a section, as written in its `defineSection` call. */
+export type SectionFields = Readonly<Record<string, ConfigField>>;
+
+/** An `ObjectSchema` that keeps the exact type of its fields, for `ConfigOf`. */
+export interface SectionSchema<F extends SectionFields> extends ObjectSchema {
+  /** Field descriptors, in the order fields are saved. */
+  readonly fields: F;
+  /** A fresh object holding every default (required fields are absent). */
+  readonly defaults: () => DefaultsOf<F>;
+}
+
+type BaseValueOf<V> = V extends { kind: "int" | "float" } ? number
+  : V extends { kind: "bool" } ? boolean
+  : V extends { kind: "str" } ? string
+  : V extends { kind: "enum"; values: readonly (infer E)[] } ? E
+  : V extends { kind: "duration" } ? number | string
+  : V extends { kind: "list"; item: infer I } ? ValueOf<I>[]
+  : V extends { kind: "tuple"; items: infer T extends readonly unknown[] }
+    ? { -readonly [N in keyof T]: ValueOf<T[N]> }
+  : V extends { kind: "dict"; value: infer W } ? Record<string, ValueOf<W>>
+  : V extends { kind: "object"; schema: SectionSchema<infer F> } ? ConfigOf<F>
+  : never;
+
+/** The TypeScript type of values a descriptor accepts (`null` included when nullable). */
+export type ValueOf<V> = V extends { nullable: true } ? BaseValueOf<V> | null : BaseValueOf<V>;
+
+/** The TypeScript type of a config section, derived from its fields. */
+export type ConfigOf<F> = { -readonly [K in keyof F]: ValueOf<F[K]> };
+
+type RequiredKeys<F> = { [K in keyof F]: F[K] extends { required: true } ? K : never }[keyof F];
+
+/**
+ * The type a default of `V` must have. When `V` is not known yet (TypeScript infers from the
+ * contextual `ConfigField` first) this is `unknown`, so the recursive `ValueOf` is never
+ * expanded over every descriptor.
+ */
+type DefaultOf<V> = FieldSchema extends V ? unknown : ValueOf<V>;
+
+/** A section's defaults: every field except the required ones. */
+export type DefaultsOf<F> = Omit<ConfigOf<F>, RequiredKeys<F>>;
+
+/** An integer. */
+export const INT = { kind: "int" } as const;
+/** A number. */
+export const FLOAT = { kind: "float" } as const;
+/** A boolean (YAML `true`/`false`; `"yes"`/`"off"`/... from the command line). */
+export const BOOL = { kind: "bool" } as const;
+/** A string. */
+export const STR = { kind: "str" } as const;
+/** `max_duration`: a number of steps or a duration string (`"2e9T"`). */
+export const DURATION = { kind: "duration" } as const;
+
+/** Descriptors that may be made nullable (all but `duration`). */
+type NullableSchema = Exclude<FieldSchema, { kind: "duration" }>;
+
+/** `v` that also accepts `null`. */
+export function nullable<const V extends NullableSchema>(v: V): V & { readonly nullable: true } {
+  return { ...v, nullable: true };
+}
+
+/** A nullable integer. */
+export const NULL_INT = nullable(INT);
+/** A nullable number. */
+export const NULL_FLOAT = nullable(FLOAT);
+/** A nullable boolean. */
+export const NULL_BOOL = nullable(BOOL);
+/** A nullable string. */
+export const NULL_STR = nullable(STR);
+
+/**
+ * One of `values` (an `as const` enum array); `name` is the enum's name in messages. `aliases`
+ * are legacy spellings rewritten before validation.
+ */
+export function oneOf<const E extends string>(
   name: string,
-  fields: { [K in keyof T]-?: FieldSchema },
-  defaults: () => T,
-  extra: { required?: readonly (keyof T & string)[]; legacy?: ObjectSchema["legacy"] } = {},
-): ObjectSchema {
+  values: readonly E[],
+  aliases?: EnumAliases,
+): { readonly kind: "enum"; readonly name: string; readonly values: readonly E[] } {
+  return { kind: "enum", name, values, ...(aliases === undefined ? {} : { aliases }) };
+}
+
+/** A list of `item`s. */
+export function listOf<const I extends FieldSchema>(
+  item: I,
+): { readonly kind: "list"; readonly item: I } {
+  return { kind: "list", item };
+}
+
+/** A fixed-length list, e.g. `tupleOf(FLOAT, FLOAT)` for `betas`. */
+export function tupleOf<const T extends readonly FieldSchema[]>(
+  ...items: T
+): { readonly kind: "tuple"; readonly items: T } {
+  return { kind: "tuple", items };
+}
+
+/** A mapping from strings to `value`s. */
+export function dictOf<const W extends FieldSchema>(
+  value: W,
+): { readonly kind: "dict"; readonly value: W } {
+  return { kind: "dict", value };
+}
+
+/** A nested config class. */
+export function sectionOf<const S extends ObjectSchema>(
+  schema: S,
+): { readonly kind: "object"; readonly schema: S } {
+  return { kind: "object", schema };
+}
+
+/**
+ * A field of type `type` with default `dflt` (checked against the type) and its documentation.
+ * Mutable defaults (lists, sections) are copied afresh for every config.
+ */
+export function field<const V extends FieldSchema>(
+  type: V,
+  dflt: NoInfer<DefaultOf<V>>,
+  doc: string,
+): ConfigField<V>;
+export function field(type: FieldSchema, dflt: unknown, doc: string): ConfigField {
+  return { ...type, default: dflt, doc };
+}
+
+/** A field without a default that every config must set (OLMo's `MISSING`). */
+export function requiredField<const V extends FieldSchema>(
+  type: V,
+  doc: string,
+): ConfigField<V> & { readonly required: true } {
+  return { ...type, doc, required: true } as ConfigField<V> & { readonly required: true };
+}
+
+/** A nested section that defaults to the section's own defaults. */
+export function sectionField<const S extends ObjectSchema>(
+  schema: S,
+  doc: string,
+): ConfigField<{ readonly kind: "object"; readonly schema: S }> {
+  return { kind: "object", schema, default: schema.defaults(), doc };
+}
+
+/**
+ * Declares a config class: `name` for messages, `fields` in OLMo's order (the order of saved
+ * YAML). `legacy` rewrites old spellings in raw YAML before merging.
+ */
+export function defineSection<const F extends SectionFields>(
+  name: string,
+  fields: F,
+  opts: { legacy?: ObjectSchema["legacy"] } = {},
+): SectionSchema<F> {
+  const entries = Object.entries(fields);
   return {
     name,
-    fields: fields as Record<string, FieldSchema>,
-    defaults: defaults as () => Record<string, unknown>,
-    required: extra.required ?? [],
-    legacy: extra.legacy,
+    fields,
+    defaults: () =>
+      Object.fromEntries(
+        entries.filter(([, f]) => !f.required).map(([k, f]) => [k, structuredClone(f.default)]),
+      ) as DefaultsOf<F>,
+    required: entries.filter(([, f]) => f.required).map(([k]) => k),
+    legacy: opts.legacy,
   };
 }
-
-const INT: FieldSchema = { kind: "int" };
-const FLOAT: FieldSchema = { kind: "float" };
-const BOOL: FieldSchema = { kind: "bool" };
-const STR: FieldSchema = { kind: "str" };
-const NULL_INT: FieldSchema = { kind: "int", nullable: true };
-const NULL_FLOAT: FieldSchema = { kind: "float", nullable: true };
-const NULL_BOOL: FieldSchema = { kind: "bool", nullable: true };
-const NULL_STR: FieldSchema = { kind: "str", nullable: true };
-
-function enumOf(name: string, values: readonly string[], nullable = false): FieldSchema {
-  return { kind: "enum", name, values, nullable };
-}
-
-/** Schema of `model` (`ModelConfig`). */
-export const MODEL_CONFIG_SCHEMA: ObjectSchema = objectSchema<ModelConfig>("ModelConfig", {
-  d_model: INT,
-  n_heads: INT,
-  n_layers: INT,
-  mlp_ratio: INT,
-  mlp_hidden_size: NULL_INT,
-  activation_type: enumOf("ActivationType", ACTIVATION_TYPES),
-  block_type: enumOf("BlockType", BLOCK_TYPES),
-  block_group_size: INT,
-  alibi: BOOL,
-  alibi_bias_max: FLOAT,
-  rope: BOOL,
-  rope_full_precision: BOOL,
-  flash_attention: BOOL,
-  attention_dropout: FLOAT,
-  multi_query_attention: BOOL,
-  attention_layer_norm: BOOL,
-  residual_dropout: FLOAT,
-  embedding_dropout: FLOAT,
-  layer_norm_type: enumOf("LayerNormType", LAYER_NORM_TYPES),
-  layer_norm_with_affine: BOOL,
-  attention_layer_norm_with_affine: BOOL,
-  max_sequence_length: INT,
-  include_bias: BOOL,
-  bias_for_layer_norm: NULL_BOOL,
-  scale_logits: BOOL,
-  vocab_size: INT,
-  embedding_size: NULL_INT,
-  weight_tying: BOOL,
-  eos_token_id: INT,
-  pad_token_id: INT,
-  init_device: NULL_STR,
-  init_fn: enumOf("InitFnType", INIT_FN_TYPES),
-  init_std: FLOAT,
-  init_cutoff_factor: NULL_FLOAT,
-  precision: NULL_STR,
-}, defaultModelConfig);
-
-/** Schema of `optimizer`. Legacy: `decoupled_lionw` (with `eps`) loads as `lionw`. */
-export const OPTIMIZER_CONFIG_SCHEMA: ObjectSchema = objectSchema<OptimizerConfig>(
-  "OptimizerConfig",
-  {
-    name: { kind: "enum", name: "OptimizerType", values: OPTIMIZER_TYPES },
-    learning_rate: FLOAT,
-    weight_decay: FLOAT,
-    betas: { kind: "tuple", items: [FLOAT, FLOAT] },
-    no_decay_norm_and_bias: NULL_BOOL,
-    decay_norm_and_bias: BOOL,
-    decay_embeddings: BOOL,
-    metrics_log_interval: NULL_INT,
-  },
-  defaultOptimizerConfig,
-  {
-    legacy: (raw) => {
-      if (raw.name !== "decoupled_lionw") return raw;
-      const { eps: _eps, ...rest } = raw;
-      return { ...rest, name: "lionw" };
-    },
-  },
-);
-
-/** Schema of `scheduler`. */
-export const SCHEDULER_CONFIG_SCHEMA: ObjectSchema = objectSchema<SchedulerConfig>(
-  "SchedulerConfig",
-  {
-    name: enumOf("SchedulerType", SCHEDULER_TYPES),
-    t_warmup: INT,
-    t_max: NULL_INT,
-    alpha_f: FLOAT,
-  },
-  defaultSchedulerConfig,
-);
-
-/** Schema of `data` and `evaluators[i].data`. */
-export const DATA_CONFIG_SCHEMA: ObjectSchema = objectSchema<DataConfig>("DataConfig", {
-  paths: { kind: "list", item: STR, nullable: true },
-  datasets: { kind: "dict", value: { kind: "list", item: STR }, nullable: true },
-  pad_direction: enumOf("PaddingDirection", PADDING_DIRECTIONS),
-  num_workers: INT,
-  drop_last: BOOL,
-  pin_memory: BOOL,
-  prefetch_factor: NULL_INT,
-  persistent_workers: BOOL,
-  timeout: INT,
-  memmap_dtype: enumOf("MemmapDType", MEMMAP_DTYPES),
-}, defaultDataConfig);
-
-/** Schema of one `evaluators[i]`; `label` is required. */
-export const EVALUATOR_CONFIG_SCHEMA: ObjectSchema = objectSchema<EvaluatorConfig>(
-  "EvaluatorConfig",
-  {
-    label: STR,
-    type: enumOf("EvaluatorType", EVALUATOR_TYPES),
-    data: { kind: "object", schema: DATA_CONFIG_SCHEMA },
-    device_eval_batch_size: NULL_INT,
-    subset_num_batches: NULL_INT,
-  },
-  () => defaultEvaluatorConfig(""),
-  { required: ["label"] },
-);
-
-/** Schema of `tokenizer`. */
-export const TOKENIZER_CONFIG_SCHEMA: ObjectSchema = objectSchema<TokenizerConfig>(
-  "TokenizerConfig",
-  { identifier: STR, truncate_direction: enumOf("TruncationDirection", TRUNCATION_DIRECTIONS) },
-  defaultTokenizerConfig,
-);
-
-/** Schema of `wandb`. */
-export const WANDB_CONFIG_SCHEMA: ObjectSchema = objectSchema<WandbConfig>("WandbConfig", {
-  project: NULL_STR,
-  entity: NULL_STR,
-  group: NULL_STR,
-  name: NULL_STR,
-  tags: { kind: "list", item: STR, nullable: true },
-  log_artifacts: BOOL,
-  rank_zero_only: BOOL,
-  log_interval: INT,
-}, defaultWandbConfig);
-
-/** Schema of `speed_monitor`. */
-export const SPEED_MONITOR_CONFIG_SCHEMA: ObjectSchema = objectSchema<SpeedMonitorConfig>(
-  "SpeedMonitorConfig",
-  { window_size: INT, gpu_flops_available: NULL_FLOAT },
-  defaultSpeedMonitorConfig,
-);
-
-/** Schema of `compile`. */
-export const COMPILER_CONFIG_SCHEMA: ObjectSchema = objectSchema<CompilerConfig>(
-  "CompilerConfig",
-  { mode: NULL_STR, fullgraph: BOOL, backend: STR },
-  defaultCompilerConfig,
-);
-
-/** Schema of `fsdp`. */
-export const FSDP_CONFIG_SCHEMA: ObjectSchema = objectSchema<FSDPConfig>("FSDPConfig", {
-  use_orig_params: BOOL,
-  sharding_strategy: enumOf("ShardingStrategy", SHARDING_STRATEGIES),
-  wrapping_strategy: enumOf("FSDPWrapStrategy", FSDP_WRAP_STRATEGIES, true),
-  precision: enumOf("FSDPPrecision", FSDP_PRECISIONS),
-}, defaultFSDPConfig);
-
-function section(schema: ObjectSchema, nullable = false): FieldSchema {
-  return { kind: "object", schema, nullable };
-}
-
-/** Schema of the whole `TrainConfig`. */
-export const TRAIN_CONFIG_SCHEMA: ObjectSchema = objectSchema<TrainConfig>("TrainConfig", {
-  run_name: NULL_STR,
-  seed: INT,
-  dry_run: BOOL,
-  model: section(MODEL_CONFIG_SCHEMA),
-  optimizer: section(OPTIMIZER_CONFIG_SCHEMA),
-  scheduler: section(SCHEDULER_CONFIG_SCHEMA),
-  data: section(DATA_CONFIG_SCHEMA),
-  restore_dataloader: BOOL,
-  fast_forward_batches: NULL_INT,
-  evaluators: { kind: "list", item: section(EVALUATOR_CONFIG_SCHEMA) },
-  eval_interval: INT,
-  tokenizer: section(TOKENIZER_CONFIG_SCHEMA),
-  save_folder: STR,
-  remote_save_folder: NULL_STR,
-  canceled_check_interval: INT,
-  save_interval: INT,
-  save_interval_unsharded: NULL_INT,
-  save_num_checkpoints_to_keep: INT,
-  save_num_unsharded_checkpoints_to_keep: INT,
-  save_overwrite: BOOL,
-  force_save_unsharded: BOOL,
-  no_pre_train_checkpoint: BOOL,
-  load_path: NULL_STR,
-  load_path_sharded_checkpointer: enumOf(
-    "ShardedCheckpointerType",
-    SHARDED_CHECKPOINTER_TYPES,
-    true,
-  ),
-  reset_optimizer_state: BOOL,
-  reset_trainer_state: BOOL,
-  sharded_checkpointer: enumOf("ShardedCheckpointerType", SHARDED_CHECKPOINTER_TYPES),
-  new_style_checkpoints: NULL_BOOL,
-  max_duration: { kind: "duration" },
-  global_train_batch_size: INT,
-  device_train_batch_size: NULL_INT,
-  device_train_microbatch_size: INT,
-  device_eval_batch_size: INT,
-  eval_subset_num_batches: INT,
-  eval_on_load: BOOL,
-  device_train_grad_accum: NULL_INT,
-  max_grad_norm: NULL_FLOAT,
-  max_grad_norm_ratio: NULL_FLOAT,
-  precision: NULL_STR,
-  wandb: section(WANDB_CONFIG_SCHEMA, true),
-  speed_monitor: section(SPEED_MONITOR_CONFIG_SCHEMA),
-  console_log_interval: INT,
-  compile: section(COMPILER_CONFIG_SCHEMA, true),
-  fsdp: section(FSDP_CONFIG_SCHEMA),
-  softmax_auxiliary_loss: BOOL,
-  time_limit: NULL_FLOAT,
-  early_stopping_factor: NULL_FLOAT,
-  save_data_indices: BOOL,
-  python_profiling: BOOL,
-  torch_profiling: BOOL,
-  stop_at: NULL_INT,
-  activation_checkpointing: {
-    kind: "enum",
-    name: "ActivationCheckpointingStrategy",
-    values: ACTIVATION_CHECKPOINTING_STRATEGIES,
-    nullable: true,
-    aliases: [[true, "whole_layer"], [false, null]],
-  },
-  backend: enumOf("Backend", BACKENDS),
-}, defaultTrainConfig);
 
 /** A short type description for messages and `--help`, e.g. `int`, `list[str] | null`. */
 export function describeField(field: FieldSchema): string {
