@@ -8,9 +8,36 @@
 /** Any problem with a configuration: unknown key, wrong type, bad enum value, interpolation. */
 export class ConfigError extends Error {
   /** A config error whose `message` names the source (file or "command line"), key path and problem. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * An interpolation that could not be resolved. `keyPath` is the key whose value it is
+ * (`data.paths`, `evaluators[0].data.paths`); `cause` is what the resolver or lookup threw.
+ */
+export class InterpolationError extends ConfigError {
+  /**
+   * @param message names the source, the key, the interpolation and the reason
+   * @param keyPath the key whose interpolation failed, as `formatKeyPath` writes it
+   */
+  constructor(message: string, readonly keyPath: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "InterpolationError";
+  }
+}
+
+/**
+ * A path resolver (`path.glob`, `path.choose`) found nothing on disk: a glob without matches, or
+ * none of the choices exists. Loaders that explain missing data test for it with `instanceof`.
+ */
+export class PathNotFoundError extends Error {
+  /** @param message names the pattern or paths that were looked for */
   constructor(message: string) {
     super(message);
-    this.name = "ConfigError";
+    this.name = "PathNotFoundError";
   }
 }
 

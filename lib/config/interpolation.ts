@@ -10,9 +10,9 @@
  *
  * @module
  */
-import { closestMatch, ConfigError, formatKeyPath, type PathSegment } from "./errors.ts";
+import { closestMatch, formatKeyPath, InterpolationError, type PathSegment } from "./errors.ts";
 import { isInterpolation, isPlainObject, MISSING, type Provenance, type Tree } from "./merge.ts";
-import { getResolver, type ResolverContext, resolverNames } from "./resolvers.ts";
+import { getResolver, type ResolverContext, type ResolverFn, resolverNames } from "./resolvers.ts";
 
 /** A parsed piece of a string: literal text, a key reference or a resolver call. */
 export type Part =
@@ -144,9 +144,6 @@ function cloneTree(value: unknown): unknown {
   return value;
 }
 
-/** An error that already names its source and key path. */
-class LocatedError extends ConfigError {}
-
 /** Resolves every interpolation of one config tree in place. */
 export class InterpolationResolver {
   readonly #resolved = new Set<string>();
@@ -156,11 +153,13 @@ export class InterpolationResolver {
    * @param root The merged tree; references are absolute from here.
    * @param ctx Passed to every resolver.
    * @param prov Names the source of each value in error messages.
+   * @param resolvers Resolvers for this tree only, used before the registered ones.
    */
   constructor(
     readonly root: Tree,
     readonly ctx: ResolverContext,
     readonly prov: Provenance,
+    readonly resolvers: Readonly<Record<string, ResolverFn>> = {},
   ) {}
 
   /** Resolves every interpolation in the subtree at `path`. */
@@ -191,8 +190,9 @@ export class InterpolationResolver {
     const key = formatKeyPath(path);
     if (this.#inProgress.includes(key)) {
       const cycle = [...this.#inProgress.slice(this.#inProgress.indexOf(key)), key];
-      throw new LocatedError(
+      throw new InterpolationError(
         `${this.prov.sourceOf(path)}: interpolation cycle: ${cycle.join(" -> ")}`,
+        key,
       );
     }
     this.#inProgress.push(key);
@@ -203,10 +203,12 @@ export class InterpolationResolver {
       this.#resolved.add(key);
       return value;
     } catch (e) {
-      if (e instanceof LocatedError) throw e;
+      if (e instanceof InterpolationError) throw e;
       const why = e instanceof Error ? e.message : String(e);
-      throw new LocatedError(
+      throw new InterpolationError(
         `${this.prov.sourceOf(path)}: cannot resolve '${key}' = '${text}': ${why}`,
+        key,
+        { cause: e },
       );
     } finally {
       this.#inProgress.pop();
@@ -224,10 +226,17 @@ export class InterpolationResolver {
 
   async #evaluatePart(part: { ref: string } | { call: string; args: Part[][] }): Promise<unknown> {
     if ("ref" in part) return cloneTree(await this.#lookup(part.ref));
-    const fn = getResolver(part.call);
+    const fn = Object.hasOwn(this.resolvers, part.call)
+      ? this.resolvers[part.call]
+      : getResolver(part.call);
     if (fn === undefined) {
-      const close = closestMatch(part.call, resolverNames());
-      const hint = close !== null ? ` (did you mean '${close}'?)` : "";
+      const close = closestMatch(part.call, [...Object.keys(this.resolvers), ...resolverNames()]);
+      const hint = close !== null
+        ? ` (did you mean '${close}'?)`
+        : part.call.startsWith("corpus.")
+        ? " (the corpus.* resolvers come from lib/data: pass `resolvers: corpusResolvers()` " +
+          "in the load options, or call registerCorpusResolvers() first)"
+        : "";
       throw new Error(`unknown resolver '${part.call}'${hint}`);
     }
     const args: string[] = [];

@@ -24,6 +24,7 @@ import {
 } from "./merge.ts";
 import type { FieldSchema } from "./schema.ts";
 import { TRAIN_CONFIG_SCHEMA, type TrainConfig } from "./train_config.ts";
+import type { ResolverFn } from "./resolvers.ts";
 import { validateValue } from "./validate.ts";
 
 /** Options of `loadTrainConfig`, `loadConfigSection` and `trainConfigFromObject`. */
@@ -35,6 +36,13 @@ export interface LoadOptions {
    * / `path.last_checkpoint` without a hit give `""` instead of failing.
    */
   validatePaths?: boolean;
+  /**
+   * Resolvers for this load only, used before the process-wide ones of `registerResolver`. A
+   * config that names the embedded corpus (`${corpus.tokens:brown}`, `${corpus.tokenizer:brown}`,
+   * which may prepare the corpus and train its tokenizer) needs `corpusResolvers()` from
+   * `lib/data` here, unless `registerCorpusResolvers()` was called before.
+   */
+  resolvers?: Readonly<Record<string, ResolverFn>>;
 }
 
 /** Source name for overrides in error messages. */
@@ -71,7 +79,7 @@ async function buildTrainConfig(raw: unknown, source: string, opts: LoadOptions)
     applyOverride(TRAIN_CONFIG_SCHEMA, tree, o, COMMAND_LINE, prov);
   }
   const ctx = { validatePaths: opts.validatePaths ?? true, configPath: source };
-  await new InterpolationResolver(tree, ctx, prov).resolveSubtree([]);
+  await new InterpolationResolver(tree, ctx, prov, opts.resolvers).resolveSubtree([]);
   return validateValue(TRAIN_FIELD, tree, [], prov) as TrainConfig;
 }
 
@@ -119,7 +127,7 @@ export async function loadConfigSection<K extends keyof TrainConfig>(
     );
   }
   const ctx = { validatePaths: opts.validatePaths ?? true, configPath: path };
-  await new InterpolationResolver(root, ctx, prov).resolveSubtree([key]);
+  await new InterpolationResolver(root, ctx, prov, opts.resolvers).resolveSubtree([key]);
   return validateValue(field, root[key], [key], prov) as TrainConfig[K];
 }
 

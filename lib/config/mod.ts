@@ -43,7 +43,7 @@ export {
 } from "./sections.ts";
 export type { TrainConfig } from "./train_config.ts";
 export { defaultTrainConfig } from "./train_config.ts";
-export { ConfigError } from "./errors.ts";
+export { ConfigError, InterpolationError, PathNotFoundError } from "./errors.ts";
 export type { LoadOptions } from "./load.ts";
 export {
   loadConfigSection,

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, PathNotFoundError } from "./errors.ts";
 import { globPaths } from "./glob.ts";
 
 /** What a resolver knows about the load it runs in. */
@@ -123,7 +123,7 @@ registerResolver("path.glob", async (patterns, ctx) => {
   for (const pattern of patterns) {
     const matches = await globPaths(pattern);
     if (matches.length === 0 && ctx.validatePaths) {
-      throw new Error(`'${pattern}' does not match any files or dirs`);
+      throw new PathNotFoundError(`'${pattern}' does not match any files or dirs`);
     }
     out.push(...matches);
   }
@@ -134,7 +134,9 @@ registerResolver("path.choose", async (paths, ctx) => {
   for (const path of paths) {
     if (isUrl(path) || (await pathExists(path))) return path;
   }
-  if (ctx.validatePaths) throw new Error(`none of these paths exists: ${paths.join(", ")}`);
+  if (ctx.validatePaths) {
+    throw new PathNotFoundError(`none of these paths exists: ${paths.join(", ")}`);
+  }
   return "";
 });
 

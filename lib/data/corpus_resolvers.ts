@@ -12,14 +12,25 @@
  *   paths: ${corpus.tokens:brown,train}          # list of .npy token files
  * ```
  *
- * Resolving prepares the corpus on first use. When a config is loaded with
- * `validatePaths: false` and the corpus is not prepared yet, the resolvers return the values it
- * will have instead of preparing it.
+ * Resolving prepares the corpus on first use (which trains its tokenizer). When a config is loaded
+ * with `validatePaths: false` and the corpus is not prepared yet, the resolvers return the values
+ * it will have instead of preparing it.
+ *
+ * The config loader does not know these resolvers by itself (`lib/config` does not depend on
+ * `lib/data`). Pass them to the load, which changes nothing process-wide:
+ *
+ * ```ts
+ * const cfg = await loadTrainConfig("configs/quickstart-brown.yaml", {
+ *   resolvers: corpusResolvers(),
+ * });
+ * ```
+ *
+ * or call `registerCorpusResolvers()` once at start-up, as the commands do.
  *
  * @module
  */
 import { join } from "node:path";
-import { registerResolver, type ResolverContext } from "../config/mod.ts";
+import { registerResolver, type ResolverContext, type ResolverFn } from "../config/mod.ts";
 import {
   BROWN_VOCAB_SIZE,
   corpusDir,
@@ -65,11 +76,12 @@ function expected(name: string, options: EnsureCorpusOptions): CorpusValues {
 }
 
 /**
- * Registers `corpus.dir`, `corpus.tokenizer`, `corpus.tokens` (args: name, split),
- * `corpus.vocab_size`, `corpus.eos_token_id` and `corpus.pad_token_id` with the config loader.
- * The train script calls this once before loading its config.
+ * The resolvers `corpus.dir`, `corpus.tokenizer`, `corpus.tokens` (args: name, split),
+ * `corpus.vocab_size`, `corpus.eos_token_id` and `corpus.pad_token_id`, for the `resolvers` load
+ * option of `loadTrainConfig` / `trainConfigFromObject` / `loadConfigSection`. `options` says
+ * where corpora are cached.
  */
-export function registerCorpusResolvers(options: EnsureCorpusOptions = {}): void {
+export function corpusResolvers(options: EnsureCorpusOptions = {}): Record<string, ResolverFn> {
   const values = async (
     resolver: string,
     args: string[],
@@ -92,12 +104,27 @@ export function registerCorpusResolvers(options: EnsureCorpusOptions = {}): void
     }
     return s;
   };
-  const register = (name: string, pick: (v: CorpusValues, args: string[]) => unknown) =>
-    registerResolver(name, async (args, ctx) => pick(await values(name, args, ctx), args));
-  register("corpus.dir", (v) => v.dir);
-  register("corpus.tokenizer", (v) => v.tokenizerPath);
-  register("corpus.tokens", (v, args) => v.tokenFiles(split(args)));
-  register("corpus.vocab_size", (v) => v.vocabSize);
-  register("corpus.eos_token_id", (v) => v.eosTokenId);
-  register("corpus.pad_token_id", (v) => v.padTokenId);
+  const picks: Record<string, (v: CorpusValues, args: string[]) => unknown> = {
+    "corpus.dir": (v) => v.dir,
+    "corpus.tokenizer": (v) => v.tokenizerPath,
+    "corpus.tokens": (v, args) => v.tokenFiles(split(args)),
+    "corpus.vocab_size": (v) => v.vocabSize,
+    "corpus.eos_token_id": (v) => v.eosTokenId,
+    "corpus.pad_token_id": (v) => v.padTokenId,
+  };
+  return Object.fromEntries(
+    Object.entries(picks).map(([name, pick]): [string, ResolverFn] => [
+      name,
+      async (args, ctx) => pick(await values(name, args, ctx), args),
+    ]),
+  );
+}
+
+/**
+ * Registers `corpusResolvers(options)` with the config loader for the whole process, so every
+ * later load can name corpora. The commands call this once before loading their config; library
+ * code should prefer the `resolvers` load option, which changes no process-wide state.
+ */
+export function registerCorpusResolvers(options: EnsureCorpusOptions = {}): void {
+  for (const [name, fn] of Object.entries(corpusResolvers(options))) registerResolver(name, fn);
 }

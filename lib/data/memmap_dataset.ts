@@ -1,10 +1,12 @@
 /**
  * `MemMapDataset`: fixed-length training instances cut from token files (OLMo `MemMapDataset`,
  * spec §5.2). Each file contributes `floor(numTokens / chunkSize)` instances; the remainder of
- * each file is dropped and instances never cross files. Windows are read lazily.
+ * each file is dropped and instances never cross files. Windows are read lazily. Data that is not
+ * there (no files configured, a file that cannot be read) is a `MissingTokenDataError`.
  *
  * @module
  */
+import { MissingTokenDataError } from "./errors.ts";
 import { bytesPerToken, parseTokenDType, type TokenDType, TokenFileReader } from "./token_file.ts";
 
 /** Per-file metadata attached to instances (OLMo: `{"path": ...}` or `{"label": ...}`). */
@@ -50,7 +52,9 @@ export class MemMapDataset {
     if (!Number.isInteger(chunkSize) || chunkSize <= 0) {
       throw new Error(`MemMapDataset: chunkSize must be a positive integer, got ${chunkSize}`);
     }
-    if (paths.length === 0) throw new Error("MemMapDataset: at least one token file is required");
+    if (paths.length === 0) {
+      throw new MissingTokenDataError("MemMapDataset: at least one token file is required");
+    }
     this.paths = [...paths];
     this.chunkSize = chunkSize;
     this.dtype = options.dtype ?? "uint16";
@@ -78,7 +82,10 @@ export class MemMapDataset {
         try {
           size = Deno.statSync(path).size;
         } catch (e) {
-          throw new Error(`MemMapDataset: cannot read token file ${path}: ${(e as Error).message}`);
+          throw new MissingTokenDataError(
+            `MemMapDataset: cannot read token file ${path}: ${(e as Error).message}`,
+            { cause: e },
+          );
         }
         const n = Math.floor(size / (width * this.chunkSize));
         const range: [number, number] = [start, start + n];
@@ -214,9 +221,11 @@ export function memMapDatasetFromDataConfig(
       }
     }
   } else {
-    throw new Error("data: one of `paths` or `datasets` is required");
+    throw new MissingTokenDataError("data: one of `paths` or `datasets` is required");
   }
-  if (paths.length === 0) throw new Error("data: the configured list of token files is empty");
+  if (paths.length === 0) {
+    throw new MissingTokenDataError("data: the configured list of token files is empty");
+  }
   return new MemMapDataset(paths, {
     chunkSize,
     dtype,

@@ -22,6 +22,8 @@ export type {
   MemMapInstance,
 } from "./memmap_dataset.ts";
 export { MemMapDataset, memMapDatasetFromDataConfig } from "./memmap_dataset.ts";
+export { MissingTokenDataError } from "./errors.ts";
+export type { MissingTokenDataErrorOptions } from "./errors.ts";
 export { numpyPermutation, numpyShuffle, PCG64, seedSequenceState } from "./pcg64.ts";
 export type { IndexedDataset, IterableDatasetOptions, WithIndex } from "./iterable_dataset.ts";
 export {
@@ -62,6 +64,6 @@ export {
   ensureCorpus,
   loadPreparedCorpus,
 } from "./corpus.ts";
-export { registerCorpusResolvers } from "./corpus_resolvers.ts";
+export { corpusResolvers, registerCorpusResolvers } from "./corpus_resolvers.ts";
 export type { RankInstances, StepInstances } from "./inspect.ts";
 export { globalIndicesForRun, instancesForStep } from "./inspect.ts";

@@ -73,7 +73,8 @@ async function readLines(path: string): Promise<{ lines: string[]; torn: boolean
     }
     text += decoder.decode();
   } catch (e) {
-    if (!/unexpected end of file/i.test((e as Error).message)) {
+    // zlib's Z_BUF_ERROR: the input ended inside a member (a torn end); anything else is corrupt.
+    if ((e as { code?: unknown } | null)?.code !== "Z_BUF_ERROR") {
       throw new Error(`${path}: not a valid gzip file (${(e as Error).message})`);
     }
     torn = true;

@@ -17,6 +17,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { EvaluatorConfig, TrainConfig } from "../config/mod.ts";
 import { DataCollator } from "../data/collator.ts";
+import { MissingTokenDataError } from "../data/errors.ts";
 import { IterableDataset } from "../data/iterable_dataset.ts";
 import { memMapDatasetFromDataConfig } from "../data/memmap_dataset.ts";
 import type { MemMapInstance } from "../data/memmap_dataset.ts";
@@ -43,8 +44,8 @@ export class LmEvaluator {
   readonly #dropLast: boolean;
 
   /**
-   * Opens the evaluator's data (throws an `Error` naming `evaluators[i]` when it is missing or
-   * empty). `index` is the evaluator's position in the config, for messages.
+   * Opens the evaluator's data (throws a `MissingTokenDataError` naming `evaluators[i]` when it
+   * is missing or empty). `index` is the evaluator's position in the config, for messages.
    */
   constructor(ec: EvaluatorConfig, cfg: TrainConfig, world: EvalWorld, index = 0) {
     const where = `evaluators[${index}] (${ec.label})`;
@@ -54,9 +55,17 @@ export class LmEvaluator {
     let dataset;
     try {
       dataset = memMapDatasetFromDataConfig(ec.data, cfg.model.max_sequence_length);
-      if (dataset.length === 0) throw new Error("its token files hold no complete instance");
+      if (dataset.length === 0) {
+        throw new MissingTokenDataError("its token files hold no complete instance");
+      }
     } catch (e) {
-      throw new Error(`${where}: ${(e as Error).message}`);
+      const message = `${where}: ${(e as Error).message}`;
+      throw e instanceof MissingTokenDataError
+        ? new MissingTokenDataError(message, {
+          cause: e,
+          configKey: `evaluators[${index}].data.paths`,
+        })
+        : new Error(message, { cause: e });
     }
     this.metricLabels = ec.data.datasets != null
       ? Object.keys(ec.data.datasets).sort()

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { InterpolationError, PathNotFoundError } from "../config/errors.ts";
 
 /** Missing token files; the message says where they must be and how to prepare them. */
 export class MissingDataError extends Error {
@@ -16,7 +17,7 @@ export class MissingDataError extends Error {
   }
 }
 
-const DATA_KEY = /cannot resolve '((?:data|evaluators\[\d+\]\.data)\.[A-Za-z_.\[\]0-9-]+)'/;
+const DATA_KEY = /^(?:data|evaluators\[\d+\]\.data)\./;
 
 /**
  * The config key (`data.paths`, `evaluators[0].data.paths`, ...) when `error` is the config
@@ -24,14 +25,10 @@ const DATA_KEY = /cannot resolve '((?:data|evaluators\[\d+\]\.data)\.[A-Za-z_.\[
  * choice); null for any other error.
  */
 export function missingDataKey(error: unknown): string | null {
-  if (!(error instanceof Error)) return null;
-  const m = DATA_KEY.exec(error.message);
-  if (m === null) return null;
-  return /does not match any files|none of these paths exists|no such file|not found/i.test(
-      error.message,
-    )
-    ? m[1]
-    : null;
+  if (!(error instanceof InterpolationError) || !(error.cause instanceof PathNotFoundError)) {
+    return null;
+  }
+  return DATA_KEY.test(error.keyPath) ? error.keyPath : null;
 }
 
 /** What the explanation mentions. */

@@ -23,6 +23,7 @@ import {
   type TrainConfig,
 } from "../config/mod.ts";
 import { type Communicator, initWorld } from "../distributed/world.ts";
+import { MissingTokenDataError } from "../data/errors.ts";
 import { Olmo } from "../model/olmo.ts";
 import { createOptimizer } from "../optim/optimizer.ts";
 import { BoltOnWarmupScheduler, buildScheduler } from "../optim/scheduler.ts";
@@ -124,19 +125,18 @@ export async function runTraining(
 
   await Tokenizer.fromTrainConfig(cfg); // OLMo always checks the vocab size here
   const explain = (e: unknown, key: string): unknown =>
-    e instanceof Error &&
-      /cannot read token file|no complete instance|is empty|required/.test(e.message)
+    e instanceof MissingTokenDataError
       ? new MissingDataError(missingDataMessage(e.message, {
         configPath: opts.configPath ?? "the config",
         tokenizer: cfg.tokenizer.identifier,
-        key: /^evaluators\[(\d+)\]/.exec(e.message)?.[0].concat(".data.paths") ?? key,
+        key: e.configKey ?? key,
       }))
       : e;
   let trainDataset;
   try {
     trainDataset = buildTrainDataset(cfg);
     if (trainDataset.length === 0) {
-      throw new Error(
+      throw new MissingTokenDataError(
         `the token files hold no complete instance of max_sequence_length ` +
           `${cfg.model.max_sequence_length} tokens (${trainDataset.paths.join(", ")})`,
       );
