@@ -10,25 +10,18 @@ import {
   defaultWandbConfig,
   trainConfigFromObject,
 } from "../lib/config/mod.ts";
-import {
-  defineSection,
-  field,
-  INT,
-  listOf,
-  type ObjectSchema,
-  requiredField,
-  sectionField,
-  STR,
-} from "../lib/config/schema.ts";
+import { defineSection, INT, type ObjectSchema, STR } from "../lib/config/schema.ts";
 import { TRAIN_CONFIG_SCHEMA } from "../lib/config/train_config.ts";
 import { corpusResolvers } from "../lib/data/corpus_resolvers.ts";
 
 Deno.test("defineSection: defaults in field order, required fields absent, fresh copies", () => {
-  const inner = defineSection("Inner", { tags: field(listOf(STR), ["a"], "Tags.") });
+  const inner = defineSection("Inner", {
+    tags: { kind: "list", item: STR, default: ["a"], doc: "Tags." },
+  });
   const outer = defineSection("Outer", {
-    label: requiredField(STR, "Required label."),
-    n: field(INT, 3, "A count."),
-    inner: sectionField(inner, "Nested."),
+    label: { ...STR, required: true, doc: "Required label." },
+    n: { ...INT, default: 3, doc: "A count." },
+    inner: { kind: "object", schema: inner, doc: "Nested." },
   });
   assert.deepEqual(outer.required, ["label"]);
   const a = outer.defaults();

@@ -6,7 +6,8 @@
  */
 import { ConfigError } from "./errors.ts";
 import { PRECISIONS } from "./enums.ts";
-import { type DataConfig, defaultDataConfig, defaultFSDPConfig } from "./sections.ts";
+import { type DataConfig, defaultDataConfig } from "./sections.ts";
+import { defaultFSDPConfig } from "./torch_sections.ts";
 import type { TrainConfig } from "./train_config.ts";
 
 /**

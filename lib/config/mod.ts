@@ -20,10 +20,8 @@ export {
   LAYER_NORM_TYPES,
 } from "./model_config.ts";
 export type {
-  CompilerConfig,
   DataConfig,
   EvaluatorConfig,
-  FSDPConfig,
   OptimizerConfig,
   SchedulerConfig,
   SpeedMonitorConfig,
@@ -31,16 +29,16 @@ export type {
   WandbConfig,
 } from "./sections.ts";
 export {
-  defaultCompilerConfig,
   defaultDataConfig,
   defaultEvaluatorConfig,
-  defaultFSDPConfig,
   defaultOptimizerConfig,
   defaultSchedulerConfig,
   defaultSpeedMonitorConfig,
   defaultTokenizerConfig,
   defaultWandbConfig,
 } from "./sections.ts";
+export type { CompilerConfig, FSDPConfig } from "./torch_sections.ts";
+export { defaultCompilerConfig, defaultFSDPConfig } from "./torch_sections.ts";
 export type { TrainConfig } from "./train_config.ts";
 export { defaultTrainConfig } from "./train_config.ts";
 export { ConfigError, InterpolationError, PathNotFoundError } from "./errors.ts";

@@ -1,7 +1,7 @@
 /**
  * `ModelConfig`: the architecture of an OLMo model. Field names, types and defaults are
  * OLMo's (`olmo/config.py` `ModelConfig`), so OLMo's own `config.yaml` files load unchanged.
- * Each field is declared once in `MODEL_CONFIG_SCHEMA`; the type and the defaults come from it.
+ * Each field is declared once in `MODEL_CONFIG_FIELDS`; the type and the defaults come from it.
  *
  * @module
  */
@@ -9,14 +9,13 @@ import {
   BOOL,
   type ConfigOf,
   defineSection,
-  field,
   FLOAT,
   INT,
   NULL_BOOL,
   NULL_FLOAT,
   NULL_INT,
   NULL_STR,
-  oneOf,
+  type SectionSchema,
 } from "./schema.ts";
 
 /** Every `LayerNormType`. */
@@ -45,125 +44,179 @@ export const INIT_FN_TYPES = [
 /** Weight initialisation scheme (`model.init_fn`). */
 export type InitFnType = typeof INIT_FN_TYPES[number];
 
-/** Schema of `model` (OLMo `ModelConfig`), with OLMo's defaults (GPT-2-base-like). */
-export const MODEL_CONFIG_SCHEMA = defineSection("ModelConfig", {
-  d_model: field(INT, 768, "Hidden size. Must be divisible by `n_heads`."),
-  n_heads: field(INT, 12, "Attention heads."),
-  n_layers: field(INT, 12, "Transformer blocks."),
-  mlp_ratio: field(
-    INT,
-    4,
-    "MLP hidden size is `mlp_ratio * d_model` unless `mlp_hidden_size` is set.",
-  ),
-  mlp_hidden_size: field(
-    NULL_INT,
-    null,
-    "Exact MLP hidden size (before the swiglu halving); overrides `mlp_ratio`.",
-  ),
-  activation_type: field(
-    oneOf("ActivationType", ACTIVATION_TYPES),
-    "swiglu",
-    "MLP activation. For swiglu the first half of `ff_proj`'s output is the value, the second " +
+/** The fields of `ModelConfig`, each declared once: kind, default and documentation. */
+export const MODEL_CONFIG_FIELDS = {
+  d_model: { ...INT, default: 768, doc: "Hidden size. Must be divisible by `n_heads`." },
+  n_heads: { ...INT, default: 12, doc: "Attention heads." },
+  n_layers: { ...INT, default: 12, doc: "Transformer blocks." },
+  mlp_ratio: {
+    ...INT,
+    default: 4,
+    doc: "MLP hidden size is `mlp_ratio * d_model` unless `mlp_hidden_size` is set.",
+  },
+  mlp_hidden_size: {
+    ...NULL_INT,
+    default: null,
+    doc: "Exact MLP hidden size (before the swiglu halving); overrides `mlp_ratio`.",
+  },
+  activation_type: {
+    kind: "enum",
+    name: "ActivationType",
+    values: ACTIVATION_TYPES,
+    default: "swiglu",
+    doc:
+      "MLP activation. For swiglu the first half of `ff_proj`'s output is the value, the second " +
       "the gate.",
-  ),
-  block_type: field(oneOf("BlockType", BLOCK_TYPES), "sequential", "Block implementation."),
-  block_group_size: field(
-    INT,
-    1,
-    "Blocks per group; only renames parameters (`block_groups.G.J.`). Must divide `n_layers`.",
-  ),
-  alibi: field(BOOL, false, "ALiBi attention bias. Mutually exclusive with `rope`."),
-  alibi_bias_max: field(
-    FLOAT,
-    8.0,
-    "Maximum ALiBi slope exponent: slope of head h is `2^-((h+1) * alibi_bias_max / n_heads)`.",
-  ),
-  rope: field(BOOL, false, "Rotary position embeddings (GPT-NeoX half-split style)."),
-  rope_full_precision: field(
-    BOOL,
-    true,
-    "Apply RoPE in float32. Everything here computes in float32, so this changes nothing.",
-  ),
-  flash_attention: field(
-    BOOL,
-    false,
-    "Only toggles a CUDA kernel choice in OLMo; accepted and ignored here (one warning).",
-  ),
-  attention_dropout: field(FLOAT, 0.1, "Dropout on attention probabilities, training only."),
-  multi_query_attention: field(BOOL, false, "One key/value head shared by all query heads."),
-  attention_layer_norm: field(
-    BOOL,
-    false,
-    "LayerNorm on queries and keys (QK-norm), over the whole d_model (or kv) vector.",
-  ),
-  residual_dropout: field(
-    FLOAT,
-    0.1,
-    "Dropout on the attention and MLP outputs before each residual add, training only.",
-  ),
-  embedding_dropout: field(FLOAT, 0.1, "Dropout after the embeddings, training only."),
-  layer_norm_type: field(
-    oneOf("LayerNormType", LAYER_NORM_TYPES),
-    "default",
-    "LayerNorm implementation. `low_precision` computes in float32 here (no autocast).",
-  ),
-  layer_norm_with_affine: field(
-    BOOL,
-    true,
-    "Affine weight (and bias) on all LayerNorms except QK-norm.",
-  ),
-  attention_layer_norm_with_affine: field(BOOL, true, "Affine weight (and bias) on the QK-norms."),
-  max_sequence_length: field(
-    INT,
-    1024,
-    "Positions: `wpe` rows, data chunk size, RoPE/ALiBi cache size.",
-  ),
-  include_bias: field(
-    BOOL,
-    true,
-    "Biases on every Linear; also LayerNorm biases when `bias_for_layer_norm` is null.",
-  ),
-  bias_for_layer_norm: field(NULL_BOOL, null, "LayerNorm bias; null inherits `include_bias`."),
-  scale_logits: field(
-    BOOL,
-    false,
-    "Multiply logits by `1/sqrt(d_model)`; also scales the `wte` init std by " +
+  },
+  block_type: {
+    kind: "enum",
+    name: "BlockType",
+    values: BLOCK_TYPES,
+    default: "sequential",
+    doc: "Block implementation.",
+  },
+  block_group_size: {
+    ...INT,
+    default: 1,
+    doc: "Blocks per group; only renames parameters (`block_groups.G.J.`). Must divide `n_layers`.",
+  },
+  alibi: { ...BOOL, default: false, doc: "ALiBi attention bias. Mutually exclusive with `rope`." },
+  alibi_bias_max: {
+    ...FLOAT,
+    default: 8.0,
+    doc:
+      "Maximum ALiBi slope exponent: slope of head h is `2^-((h+1) * alibi_bias_max / n_heads)`.",
+  },
+  rope: { ...BOOL, default: false, doc: "Rotary position embeddings (GPT-NeoX half-split style)." },
+  rope_full_precision: {
+    ...BOOL,
+    default: true,
+    doc: "Apply RoPE in float32. Everything here computes in float32, so this changes nothing.",
+  },
+  flash_attention: {
+    ...BOOL,
+    default: false,
+    doc: "Only toggles a CUDA kernel choice in OLMo; accepted and ignored here (one warning).",
+  },
+  attention_dropout: {
+    ...FLOAT,
+    default: 0.1,
+    doc: "Dropout on attention probabilities, training only.",
+  },
+  multi_query_attention: {
+    ...BOOL,
+    default: false,
+    doc: "One key/value head shared by all query heads.",
+  },
+  attention_layer_norm: {
+    ...BOOL,
+    default: false,
+    doc: "LayerNorm on queries and keys (QK-norm), over the whole d_model (or kv) vector.",
+  },
+  residual_dropout: {
+    ...FLOAT,
+    default: 0.1,
+    doc: "Dropout on the attention and MLP outputs before each residual add, training only.",
+  },
+  embedding_dropout: {
+    ...FLOAT,
+    default: 0.1,
+    doc: "Dropout after the embeddings, training only.",
+  },
+  layer_norm_type: {
+    kind: "enum",
+    name: "LayerNormType",
+    values: LAYER_NORM_TYPES,
+    default: "default",
+    doc: "LayerNorm implementation. `low_precision` computes in float32 here (no autocast).",
+  },
+  layer_norm_with_affine: {
+    ...BOOL,
+    default: true,
+    doc: "Affine weight (and bias) on all LayerNorms except QK-norm.",
+  },
+  attention_layer_norm_with_affine: {
+    ...BOOL,
+    default: true,
+    doc: "Affine weight (and bias) on the QK-norms.",
+  },
+  max_sequence_length: {
+    ...INT,
+    default: 1024,
+    doc: "Positions: `wpe` rows, data chunk size, RoPE/ALiBi cache size.",
+  },
+  include_bias: {
+    ...BOOL,
+    default: true,
+    doc: "Biases on every Linear; also LayerNorm biases when `bias_for_layer_norm` is null.",
+  },
+  bias_for_layer_norm: {
+    ...NULL_BOOL,
+    default: null,
+    doc: "LayerNorm bias; null inherits `include_bias`.",
+  },
+  scale_logits: {
+    ...BOOL,
+    default: false,
+    doc: "Multiply logits by `1/sqrt(d_model)`; also scales the `wte` init std by " +
       "`0.5*sqrt(d_model)`.",
-  ),
-  vocab_size: field(INT, 50257, "Tokenizer vocabulary size; must equal the tokenizer's."),
-  embedding_size: field(
-    NULL_INT,
-    50304,
-    "Rows of `wte` (padded vocabulary); null means `vocab_size`. Logits have this many columns.",
-  ),
-  weight_tying: field(BOOL, true, "Output projection shares `wte.weight`."),
-  eos_token_id: field(INT, 50256, "End-of-sequence id; also the beam search end index."),
-  pad_token_id: field(INT, 50256, "Padding id used by the collator."),
-  init_device: field(
-    NULL_STR,
-    null,
-    "`cpu`, `cuda:N` or `meta` in OLMo; accepted and ignored here (tfjs places tensors by " +
+  },
+  vocab_size: {
+    ...INT,
+    default: 50257,
+    doc: "Tokenizer vocabulary size; must equal the tokenizer's.",
+  },
+  embedding_size: {
+    ...NULL_INT,
+    default: 50304,
+    doc:
+      "Rows of `wte` (padded vocabulary); null means `vocab_size`. Logits have this many columns.",
+  },
+  weight_tying: { ...BOOL, default: true, doc: "Output projection shares `wte.weight`." },
+  eos_token_id: {
+    ...INT,
+    default: 50256,
+    doc: "End-of-sequence id; also the beam search end index.",
+  },
+  pad_token_id: { ...INT, default: 50256, doc: "Padding id used by the collator." },
+  init_device: {
+    ...NULL_STR,
+    default: null,
+    doc: "`cpu`, `cuda:N` or `meta` in OLMo; accepted and ignored here (tfjs places tensors by " +
       "backend).",
-  ),
-  init_fn: field(oneOf("InitFnType", INIT_FN_TYPES), "normal", "Weight initialisation scheme."),
-  init_std: field(FLOAT, 0.02, "Standard deviation for `normal` / `full_megatron`."),
-  init_cutoff_factor: field(
-    NULL_FLOAT,
-    null,
-    "Truncate the normal init at ±factor·std; `full_megatron` defaults to 3.",
-  ),
-  precision: field(
-    NULL_STR,
-    null,
-    "Copied from `TrainConfig.precision` at start-up; the model computes in float32 regardless.",
-  ),
-});
+  },
+  init_fn: {
+    kind: "enum",
+    name: "InitFnType",
+    values: INIT_FN_TYPES,
+    default: "normal",
+    doc: "Weight initialisation scheme.",
+  },
+  init_std: { ...FLOAT, default: 0.02, doc: "Standard deviation for `normal` / `full_megatron`." },
+  init_cutoff_factor: {
+    ...NULL_FLOAT,
+    default: null,
+    doc: "Truncate the normal init at ±factor·std; `full_megatron` defaults to 3.",
+  },
+  precision: {
+    ...NULL_STR,
+    default: null,
+    doc:
+      "Copied from `TrainConfig.precision` at start-up; the model computes in float32 regardless.",
+  },
+} as const;
+
+/** Schema of `model` (OLMo `ModelConfig`), with OLMo's defaults (GPT-2-base-like). */
+export const MODEL_CONFIG_SCHEMA: SectionSchema<typeof MODEL_CONFIG_FIELDS> = defineSection(
+  "ModelConfig",
+  MODEL_CONFIG_FIELDS,
+);
 
 /**
- * The model architecture (OLMo `ModelConfig`), derived from `MODEL_CONFIG_SCHEMA`, where every
+ * The model architecture (OLMo `ModelConfig`), derived from `MODEL_CONFIG_FIELDS`, where every
  * field is documented. All fields are snake_case as in OLMo's YAML.
  */
-export type ModelConfig = ConfigOf<typeof MODEL_CONFIG_SCHEMA.fields>;
+export type ModelConfig = ConfigOf<typeof MODEL_CONFIG_FIELDS>;
 
 /** OLMo's defaults (GPT-2-base-like). */
 export function defaultModelConfig(): ModelConfig {

@@ -1,15 +1,18 @@
 /**
- * The config schema as data, and the builders every section is declared with. Each field is
- * declared once, as `name: field(TYPE, default, "doc")`, inside `defineSection(...)`; the
- * TypeScript type of a section (`ConfigOf`) and its defaults (`defaults()`) are derived from that
- * declaration, so a field cannot be typed, defaulted and validated differently in three places.
+ * The config schema as data. Each section's fields are written once, as an `as const` object
+ * literal of descriptors (kind, nullability, enum values, default, doc), and passed to
+ * `defineSection`; the section's TypeScript type (`ConfigOf`) and its defaults (`defaults()`)
+ * are derived from that one declaration, and TypeScript checks each default against its kind.
  * The merger, the validator, the saver and `--help` all walk the same descriptors.
  *
- * Adding a key is one line in its section's `defineSection` call, e.g. in `model_config.ts`:
+ * Adding a key is one entry in its section's field list, e.g. in `model_config.ts`:
  *
  * ```ts
- * rope_theta: field(FLOAT, 10000, "RoPE base frequency."),
+ * rope_theta: { ...FLOAT, default: 10000, doc: "RoPE base frequency." },
  * ```
+ *
+ * (The field lists are plain literals rather than builder calls so that the public types stay
+ * explicit for `deno lint`'s no-slow-types rule.)
  *
  * @module
  */
@@ -91,13 +94,6 @@ export type ConfigOf<F> = { -readonly [K in keyof F]: ValueOf<F[K]> };
 
 type RequiredKeys<F> = { [K in keyof F]: F[K] extends { required: true } ? K : never }[keyof F];
 
-/**
- * The type a default of `V` must have. When `V` is not known yet (TypeScript infers from the
- * contextual `ConfigField` first) this is `unknown`, so the recursive `ValueOf` is never
- * expanded over every descriptor.
- */
-type DefaultOf<V> = FieldSchema extends V ? unknown : ValueOf<V>;
-
 /** A section's defaults: every field except the required ones. */
 export type DefaultsOf<F> = Omit<ConfigOf<F>, RequiredKeys<F>>;
 
@@ -111,109 +107,54 @@ export const BOOL = { kind: "bool" } as const;
 export const STR = { kind: "str" } as const;
 /** `max_duration`: a number of steps or a duration string (`"2e9T"`). */
 export const DURATION = { kind: "duration" } as const;
-
-/** Descriptors that may be made nullable (all but `duration`). */
-type NullableSchema = Exclude<FieldSchema, { kind: "duration" }>;
-
-/** `v` that also accepts `null`. */
-export function nullable<const V extends NullableSchema>(v: V): V & { readonly nullable: true } {
-  return { ...v, nullable: true };
-}
-
 /** A nullable integer. */
-export const NULL_INT = nullable(INT);
+export const NULL_INT = { kind: "int", nullable: true } as const;
 /** A nullable number. */
-export const NULL_FLOAT = nullable(FLOAT);
+export const NULL_FLOAT = { kind: "float", nullable: true } as const;
 /** A nullable boolean. */
-export const NULL_BOOL = nullable(BOOL);
+export const NULL_BOOL = { kind: "bool", nullable: true } as const;
 /** A nullable string. */
-export const NULL_STR = nullable(STR);
+export const NULL_STR = { kind: "str", nullable: true } as const;
 
 /**
- * One of `values` (an `as const` enum array); `name` is the enum's name in messages. `aliases`
- * are legacy spellings rewritten before validation.
+ * The type a field's `default` must have: its value type with readonly lists (fields are
+ * declared `as const`). A section field takes its section's defaults, so it has no `default`
+ * unless it is nullable (then only `null`).
  */
-export function oneOf<const E extends string>(
-  name: string,
-  values: readonly E[],
-  aliases?: EnumAliases,
-): { readonly kind: "enum"; readonly name: string; readonly values: readonly E[] } {
-  return { kind: "enum", name, values, ...(aliases === undefined ? {} : { aliases }) };
-}
+type DefaultValue<V> = V extends { nullable: true } ? BaseDefault<V> | null : BaseDefault<V>;
+type BaseDefault<V> = V extends { kind: "list"; item: infer I } ? readonly DefaultValue<I>[]
+  : V extends { kind: "tuple"; items: infer T extends readonly unknown[] }
+    ? { readonly [N in keyof T]: DefaultValue<T[N]> }
+  : V extends { kind: "dict"; value: infer W } ? { readonly [key: string]: DefaultValue<W> }
+  : V extends { kind: "object" } ? never
+  : BaseValueOf<V>;
 
-/** A list of `item`s. */
-export function listOf<const I extends FieldSchema>(
-  item: I,
-): { readonly kind: "list"; readonly item: I } {
-  return { kind: "list", item };
-}
-
-/** A fixed-length list, e.g. `tupleOf(FLOAT, FLOAT)` for `betas`. */
-export function tupleOf<const T extends readonly FieldSchema[]>(
-  ...items: T
-): { readonly kind: "tuple"; readonly items: T } {
-  return { kind: "tuple", items };
-}
-
-/** A mapping from strings to `value`s. */
-export function dictOf<const W extends FieldSchema>(
-  value: W,
-): { readonly kind: "dict"; readonly value: W } {
-  return { kind: "dict", value };
-}
-
-/** A nested config class. */
-export function sectionOf<const S extends ObjectSchema>(
-  schema: S,
-): { readonly kind: "object"; readonly schema: S } {
-  return { kind: "object", schema };
-}
+/** What `defineSection` demands of each field: a default of the field's own type. */
+type CheckedFields<F> = {
+  [K in keyof F]: F[K] extends { default: unknown } ? { readonly default: DefaultValue<F[K]> }
+    : unknown;
+};
 
 /**
- * A field of type `type` with default `dflt` (checked against the type) and its documentation.
- * Mutable defaults (lists, sections) are copied afresh for every config.
+ * Declares a config class from its fields, written once as an `as const` object literal in
+ * OLMo's order (the order of saved YAML); TypeScript checks every `default` against its field's
+ * type. `defaults()` copies the declared defaults afresh (a section field without a `default`
+ * takes its section's defaults). `legacy` rewrites old spellings in raw YAML before merging.
  */
-export function field<const V extends FieldSchema>(
-  type: V,
-  dflt: NoInfer<DefaultOf<V>>,
-  doc: string,
-): ConfigField<V>;
-export function field(type: FieldSchema, dflt: unknown, doc: string): ConfigField {
-  return { ...type, default: dflt, doc };
-}
-
-/** A field without a default that every config must set (OLMo's `MISSING`). */
-export function requiredField<const V extends FieldSchema>(
-  type: V,
-  doc: string,
-): ConfigField<V> & { readonly required: true } {
-  return { ...type, doc, required: true } as ConfigField<V> & { readonly required: true };
-}
-
-/** A nested section that defaults to the section's own defaults. */
-export function sectionField<const S extends ObjectSchema>(
-  schema: S,
-  doc: string,
-): ConfigField<{ readonly kind: "object"; readonly schema: S }> {
-  return { kind: "object", schema, default: schema.defaults(), doc };
-}
-
-/**
- * Declares a config class: `name` for messages, `fields` in OLMo's order (the order of saved
- * YAML). `legacy` rewrites old spellings in raw YAML before merging.
- */
-export function defineSection<const F extends SectionFields>(
+export function defineSection<const F extends SectionFields & CheckedFields<F>>(
   name: string,
   fields: F,
   opts: { legacy?: ObjectSchema["legacy"] } = {},
 ): SectionSchema<F> {
-  const entries = Object.entries(fields);
+  const entries: [string, ConfigField][] = Object.entries(fields);
+  const defaultOf = (f: ConfigField): unknown =>
+    f.kind === "object" && !("default" in f) ? f.schema.defaults() : structuredClone(f.default);
   return {
     name,
     fields,
     defaults: () =>
       Object.fromEntries(
-        entries.filter(([, f]) => !f.required).map(([k, f]) => [k, structuredClone(f.default)]),
+        entries.filter(([, f]) => !f.required).map(([k, f]) => [k, defaultOf(f)]),
       ) as DefaultsOf<F>,
     required: entries.filter(([, f]) => f.required).map(([k]) => k),
     legacy: opts.legacy,

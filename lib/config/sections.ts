@@ -1,6 +1,6 @@
 /**
- * The nested sections of `TrainConfig` other than `model`: optimizer, scheduler, data,
- * evaluators, tokenizer, W&B, speed monitor, compiler and FSDP. Field names, types and defaults
+ * The nested sections of `TrainConfig` other than `model` and the PyTorch-only ones
+ * (`torch_sections.ts`): optimizer, scheduler, data, evaluators, tokenizer, W&B and speed monitor. Field names, types and defaults
  * are OLMo's (`olmo/config.py`), so OLMo's YAML files load unchanged. Each field is declared once
  * in its section's schema; the section's type and defaults are derived from it. Fields that have
  * no meaning on TensorFlow.js are accepted, kept in saved configs and reported once at start-up
@@ -10,259 +10,295 @@
  */
 import {
   EVALUATOR_TYPES,
-  FSDP_PRECISIONS,
-  FSDP_WRAP_STRATEGIES,
   MEMMAP_DTYPES,
   OPTIMIZER_TYPES,
   PADDING_DIRECTIONS,
   SCHEDULER_TYPES,
-  SHARDING_STRATEGIES,
   TRUNCATION_DIRECTIONS,
 } from "./enums.ts";
 import {
   BOOL,
   type ConfigOf,
   defineSection,
-  dictOf,
-  field,
   FLOAT,
   INT,
-  listOf,
   NULL_BOOL,
   NULL_FLOAT,
   NULL_INT,
   NULL_STR,
-  nullable,
-  oneOf,
-  requiredField,
-  sectionField,
+  type SectionSchema,
   STR,
-  tupleOf,
 } from "./schema.ts";
 
-/** Schema of `optimizer`. Legacy: `decoupled_lionw` (with `eps`) loads as `lionw`. */
-export const OPTIMIZER_CONFIG_SCHEMA = defineSection("OptimizerConfig", {
-  name: field(
-    oneOf("OptimizerType", OPTIMIZER_TYPES),
-    "lionw",
-    "Update rule: OLMo's LionW or AdamW (eps 1e-5).",
-  ),
-  learning_rate: field(
-    FLOAT,
-    1.0e-4,
-    "Base learning rate, the input of the scheduler. Reset from the config on restart.",
-  ),
-  weight_decay: field(
-    FLOAT,
-    0.01,
-    "Decoupled weight decay of the decay group (Linear weights, plus the opt-ins below).",
-  ),
-  betas: field(tupleOf(FLOAT, FLOAT), [0.9, 0.95], "`(beta1, beta2)`; always two numbers."),
-  no_decay_norm_and_bias: field(
-    NULL_BOOL,
-    null,
-    "Deprecated. When not null, `deriveTrainConfig` sets " +
-      "`decay_norm_and_bias = decay_embeddings = !no_decay_norm_and_bias` and clears it.",
-  ),
-  decay_norm_and_bias: field(BOOL, false, "Also decay LayerNorm weights and every bias."),
-  decay_embeddings: field(BOOL, false, "Also decay embedding weights (`wte`, `wpe`)."),
-  metrics_log_interval: field(
-    NULL_INT,
-    null,
-    "Interval of the per-parameter `optim/*` metrics (W&B only); null means " +
-      "`wandb.log_interval`, otherwise `max(this, wandb.log_interval)`.",
-  ),
-}, {
-  legacy: (raw) => {
-    if (raw.name !== "decoupled_lionw") return raw;
-    const { eps: _eps, ...rest } = raw;
-    return { ...rest, name: "lionw" };
+/** The fields of `OptimizerConfig`, each declared once: kind, default and documentation. */
+export const OPTIMIZER_CONFIG_FIELDS = {
+  name: {
+    kind: "enum",
+    name: "OptimizerType",
+    values: OPTIMIZER_TYPES,
+    default: "lionw",
+    doc: "Update rule: OLMo's LionW or AdamW (eps 1e-5).",
   },
-});
+  learning_rate: {
+    ...FLOAT,
+    default: 1.0e-4,
+    doc: "Base learning rate, the input of the scheduler. Reset from the config on restart.",
+  },
+  weight_decay: {
+    ...FLOAT,
+    default: 0.01,
+    doc: "Decoupled weight decay of the decay group (Linear weights, plus the opt-ins below).",
+  },
+  betas: {
+    kind: "tuple",
+    items: [FLOAT, FLOAT],
+    default: [0.9, 0.95],
+    doc: "`(beta1, beta2)`; always two numbers.",
+  },
+  no_decay_norm_and_bias: {
+    ...NULL_BOOL,
+    default: null,
+    doc: "Deprecated. When not null, `deriveTrainConfig` sets " +
+      "`decay_norm_and_bias = decay_embeddings = !no_decay_norm_and_bias` and clears it.",
+  },
+  decay_norm_and_bias: {
+    ...BOOL,
+    default: false,
+    doc: "Also decay LayerNorm weights and every bias.",
+  },
+  decay_embeddings: {
+    ...BOOL,
+    default: false,
+    doc: "Also decay embedding weights (`wte`, `wpe`).",
+  },
+  metrics_log_interval: {
+    ...NULL_INT,
+    default: null,
+    doc: "Interval of the per-parameter `optim/*` metrics (W&B only); null means " +
+      "`wandb.log_interval`, otherwise `max(this, wandb.log_interval)`.",
+  },
+} as const;
 
-/** The optimizer (OLMo `OptimizerConfig`); fields documented in `OPTIMIZER_CONFIG_SCHEMA`. */
-export type OptimizerConfig = ConfigOf<typeof OPTIMIZER_CONFIG_SCHEMA.fields>;
+/** Schema of `optimizer`. Legacy: `decoupled_lionw` (with `eps`) loads as `lionw`. */
+export const OPTIMIZER_CONFIG_SCHEMA: SectionSchema<typeof OPTIMIZER_CONFIG_FIELDS> = defineSection(
+  "OptimizerConfig",
+  OPTIMIZER_CONFIG_FIELDS,
+  {
+    legacy: (raw) => {
+      if (raw.name !== "decoupled_lionw") return raw;
+      const { eps: _eps, ...rest } = raw;
+      return { ...rest, name: "lionw" };
+    },
+  },
+);
+
+/** The optimizer (OLMo `OptimizerConfig`); fields documented in `OPTIMIZER_CONFIG_FIELDS`. */
+export type OptimizerConfig = ConfigOf<typeof OPTIMIZER_CONFIG_FIELDS>;
+
+/** The fields of `SchedulerConfig`, each declared once: kind, default and documentation. */
+export const SCHEDULER_CONFIG_FIELDS = {
+  name: {
+    kind: "enum",
+    name: "SchedulerType",
+    values: SCHEDULER_TYPES,
+    default: "cosine_with_warmup",
+    doc: "Schedule shape (OLMo `olmo/optim.py` schedulers).",
+  },
+  t_warmup: { ...INT, default: 100, doc: "Linear warmup steps, from `alpha_f * lr` up to `lr`." },
+  t_max: {
+    ...NULL_INT,
+    default: null,
+    doc: "Step where the decay ends; null means the run length (`max_duration` in steps).",
+  },
+  alpha_f: { ...FLOAT, default: 0.1, doc: "Final learning rate is `alpha_f * learning_rate`." },
+} as const;
 
 /** Schema of `scheduler`. */
-export const SCHEDULER_CONFIG_SCHEMA = defineSection("SchedulerConfig", {
-  name: field(
-    oneOf("SchedulerType", SCHEDULER_TYPES),
-    "cosine_with_warmup",
-    "Schedule shape (OLMo `olmo/optim.py` schedulers).",
-  ),
-  t_warmup: field(INT, 100, "Linear warmup steps, from `alpha_f * lr` up to `lr`."),
-  t_max: field(
-    NULL_INT,
-    null,
-    "Step where the decay ends; null means the run length (`max_duration` in steps).",
-  ),
-  alpha_f: field(FLOAT, 0.1, "Final learning rate is `alpha_f * learning_rate`."),
-});
+export const SCHEDULER_CONFIG_SCHEMA: SectionSchema<typeof SCHEDULER_CONFIG_FIELDS> = defineSection(
+  "SchedulerConfig",
+  SCHEDULER_CONFIG_FIELDS,
+);
 
-/** The learning-rate schedule (OLMo `SchedulerConfig`); see `SCHEDULER_CONFIG_SCHEMA`. */
-export type SchedulerConfig = ConfigOf<typeof SCHEDULER_CONFIG_SCHEMA.fields>;
+/** The learning-rate schedule (OLMo `SchedulerConfig`); see `SCHEDULER_CONFIG_FIELDS`. */
+export type SchedulerConfig = ConfigOf<typeof SCHEDULER_CONFIG_FIELDS>;
+
+/** The fields of `DataConfig`, each declared once: kind, default and documentation. */
+export const DATA_CONFIG_FIELDS = {
+  paths: {
+    kind: "list",
+    item: STR,
+    nullable: true,
+    default: null,
+    doc: "Token `.npy` files, read as one concatenation. Mutually exclusive with `datasets`.",
+  },
+  datasets: {
+    kind: "dict",
+    value: { kind: "list", item: STR },
+    nullable: true,
+    default: null,
+    doc: "Label → token files; each instance carries metadata `{label}` (per-label eval metrics).",
+  },
+  pad_direction: {
+    kind: "enum",
+    name: "PaddingDirection",
+    values: PADDING_DIRECTIONS,
+    default: "right",
+    doc: "Side the collator pads short sequences on.",
+  },
+  num_workers: {
+    ...INT,
+    default: 0,
+    doc: "PyTorch DataLoader worker processes. olmo-ts reads data in the main process (warned).",
+  },
+  drop_last: { ...BOOL, default: false, doc: "Drop the last incomplete batch." },
+  pin_memory: {
+    ...BOOL,
+    default: false,
+    doc: "CUDA pinned memory; meaningless on TensorFlow.js (warned).",
+  },
+  prefetch_factor: {
+    ...NULL_INT,
+    default: null,
+    doc: "DataLoader prefetching; olmo-ts does not prefetch with workers (warned).",
+  },
+  persistent_workers: {
+    ...BOOL,
+    default: false,
+    doc: "Keep DataLoader workers alive between epochs; no workers here (warned).",
+  },
+  timeout: {
+    ...INT,
+    default: 0,
+    doc: "DataLoader worker timeout in seconds; no workers here (warned).",
+  },
+  memmap_dtype: {
+    kind: "enum",
+    name: "MemmapDType",
+    values: MEMMAP_DTYPES,
+    default: "uint16",
+    doc: "olmo-ts: element type of the `.npy` token files (OLMo's `np.uint16` by default).",
+  },
+} as const;
 
 /** Schema of `data` and `evaluators[i].data`. */
-export const DATA_CONFIG_SCHEMA = defineSection("DataConfig", {
-  paths: field(
-    nullable(listOf(STR)),
-    null,
-    "Token `.npy` files, read as one concatenation. Mutually exclusive with `datasets`.",
-  ),
-  datasets: field(
-    nullable(dictOf(listOf(STR))),
-    null,
-    "Label → token files; each instance carries metadata `{label}` (per-label eval metrics).",
-  ),
-  pad_direction: field(
-    oneOf("PaddingDirection", PADDING_DIRECTIONS),
-    "right",
-    "Side the collator pads short sequences on.",
-  ),
-  num_workers: field(
-    INT,
-    0,
-    "PyTorch DataLoader worker processes. olmo-ts reads data in the main process (warned).",
-  ),
-  drop_last: field(BOOL, false, "Drop the last incomplete batch."),
-  pin_memory: field(BOOL, false, "CUDA pinned memory; meaningless on TensorFlow.js (warned)."),
-  prefetch_factor: field(
-    NULL_INT,
-    null,
-    "DataLoader prefetching; olmo-ts does not prefetch with workers (warned).",
-  ),
-  persistent_workers: field(
-    BOOL,
-    false,
-    "Keep DataLoader workers alive between epochs; no workers here (warned).",
-  ),
-  timeout: field(INT, 0, "DataLoader worker timeout in seconds; no workers here (warned)."),
-  memmap_dtype: field(
-    oneOf("MemmapDType", MEMMAP_DTYPES),
-    "uint16",
-    "olmo-ts: element type of the `.npy` token files (OLMo's `np.uint16` by default).",
-  ),
-});
+export const DATA_CONFIG_SCHEMA: SectionSchema<typeof DATA_CONFIG_FIELDS> = defineSection(
+  "DataConfig",
+  DATA_CONFIG_FIELDS,
+);
 
 /** A data source (OLMo `DataConfig`), for training data and each evaluator. */
-export type DataConfig = ConfigOf<typeof DATA_CONFIG_SCHEMA.fields>;
+export type DataConfig = ConfigOf<typeof DATA_CONFIG_FIELDS>;
+
+/** The fields of `EvaluatorConfig`, each declared once: kind, default and documentation. */
+export const EVALUATOR_CONFIG_FIELDS = {
+  label: {
+    ...STR,
+    required: true,
+    doc: "Required. Metric name (`eval/{label}/...`); for `downstream` also the task name.",
+  },
+  type: {
+    kind: "enum",
+    name: "EvaluatorType",
+    values: EVALUATOR_TYPES,
+    default: "lm",
+    doc: "`lm`: perplexity over `data`. `downstream`: zero-shot multiple choice (skipped with a " +
+      "warning).",
+  },
+  data: {
+    kind: "object",
+    schema: DATA_CONFIG_SCHEMA,
+    doc: "The evaluation data (`lm` evaluators).",
+  },
+  device_eval_batch_size: {
+    ...NULL_INT,
+    default: null,
+    doc: "Batch size; null falls back to `TrainConfig.device_eval_batch_size`.",
+  },
+  subset_num_batches: {
+    ...NULL_INT,
+    default: null,
+    doc: "Batches to evaluate; null falls back to `TrainConfig.eval_subset_num_batches`.",
+  },
+} as const;
 
 /** Schema of one `evaluators[i]`; `label` is required. */
-export const EVALUATOR_CONFIG_SCHEMA = defineSection("EvaluatorConfig", {
-  label: requiredField(
-    STR,
-    "Required. Metric name (`eval/{label}/...`); for `downstream` also the task name.",
-  ),
-  type: field(
-    oneOf("EvaluatorType", EVALUATOR_TYPES),
-    "lm",
-    "`lm`: perplexity over `data`. `downstream`: zero-shot multiple choice (skipped with a " +
-      "warning).",
-  ),
-  data: sectionField(DATA_CONFIG_SCHEMA, "The evaluation data (`lm` evaluators)."),
-  device_eval_batch_size: field(
-    NULL_INT,
-    null,
-    "Batch size; null falls back to `TrainConfig.device_eval_batch_size`.",
-  ),
-  subset_num_batches: field(
-    NULL_INT,
-    null,
-    "Batches to evaluate; null falls back to `TrainConfig.eval_subset_num_batches`.",
-  ),
-});
+export const EVALUATOR_CONFIG_SCHEMA: SectionSchema<typeof EVALUATOR_CONFIG_FIELDS> = defineSection(
+  "EvaluatorConfig",
+  EVALUATOR_CONFIG_FIELDS,
+);
 
-/** One evaluator (OLMo `EvaluatorConfig`); see `EVALUATOR_CONFIG_SCHEMA`. */
-export type EvaluatorConfig = ConfigOf<typeof EVALUATOR_CONFIG_SCHEMA.fields>;
+/** One evaluator (OLMo `EvaluatorConfig`); see `EVALUATOR_CONFIG_FIELDS`. */
+export type EvaluatorConfig = ConfigOf<typeof EVALUATOR_CONFIG_FIELDS>;
+
+/** The fields of `TokenizerConfig`, each declared once: kind, default and documentation. */
+export const TOKENIZER_CONFIG_FIELDS = {
+  identifier: {
+    ...STR,
+    default: "gpt2",
+    doc: "A path to a Hugging Face `tokenizer.json` file, or a Hub id such as `gpt2`.",
+  },
+  truncate_direction: {
+    kind: "enum",
+    name: "TruncationDirection",
+    values: TRUNCATION_DIRECTIONS,
+    default: "right",
+    doc: "Truncation side. OLMo never passes it to its Tokenizer (a bug); olmo-ts honours it.",
+  },
+} as const;
 
 /** Schema of `tokenizer`. */
-export const TOKENIZER_CONFIG_SCHEMA = defineSection("TokenizerConfig", {
-  identifier: field(
-    STR,
-    "gpt2",
-    "A path to a Hugging Face `tokenizer.json` file, or a Hub id such as `gpt2`.",
-  ),
-  truncate_direction: field(
-    oneOf("TruncationDirection", TRUNCATION_DIRECTIONS),
-    "right",
-    "Truncation side. OLMo never passes it to its Tokenizer (a bug); olmo-ts honours it.",
-  ),
-});
+export const TOKENIZER_CONFIG_SCHEMA: SectionSchema<typeof TOKENIZER_CONFIG_FIELDS> = defineSection(
+  "TokenizerConfig",
+  TOKENIZER_CONFIG_FIELDS,
+);
 
-/** The tokenizer (OLMo `TokenizerConfig`); see `TOKENIZER_CONFIG_SCHEMA`. */
-export type TokenizerConfig = ConfigOf<typeof TOKENIZER_CONFIG_SCHEMA.fields>;
+/** The tokenizer (OLMo `TokenizerConfig`); see `TOKENIZER_CONFIG_FIELDS`. */
+export type TokenizerConfig = ConfigOf<typeof TOKENIZER_CONFIG_FIELDS>;
+
+/** The fields of `WandbConfig`, each declared once: kind, default and documentation. */
+export const WANDB_CONFIG_FIELDS = {
+  project: { ...NULL_STR, default: null, doc: "W&B project." },
+  entity: { ...NULL_STR, default: "ai2-llm", doc: "W&B entity (team or user)." },
+  group: { ...NULL_STR, default: null, doc: "W&B run group." },
+  name: { ...NULL_STR, default: null, doc: "W&B run name (configs use `${run_name}`)." },
+  tags: { kind: "list", item: STR, nullable: true, default: ["watching"], doc: "W&B run tags." },
+  log_artifacts: { ...BOOL, default: false, doc: "Unused, in OLMo too." },
+  rank_zero_only: { ...BOOL, default: true, doc: "Log from rank 0 only." },
+  log_interval: { ...INT, default: 1, doc: "Log to W&B every N steps." },
+} as const;
 
 /** Schema of `wandb` (the defaults apply when a config has a `wandb:` section). */
-export const WANDB_CONFIG_SCHEMA = defineSection("WandbConfig", {
-  project: field(NULL_STR, null, "W&B project."),
-  entity: field(NULL_STR, "ai2-llm", "W&B entity (team or user)."),
-  group: field(NULL_STR, null, "W&B run group."),
-  name: field(NULL_STR, null, "W&B run name (configs use `${run_name}`)."),
-  tags: field(nullable(listOf(STR)), ["watching"], "W&B run tags."),
-  log_artifacts: field(BOOL, false, "Unused, in OLMo too."),
-  rank_zero_only: field(BOOL, true, "Log from rank 0 only."),
-  log_interval: field(INT, 1, "Log to W&B every N steps."),
-});
+export const WANDB_CONFIG_SCHEMA: SectionSchema<typeof WANDB_CONFIG_FIELDS> = defineSection(
+  "WandbConfig",
+  WANDB_CONFIG_FIELDS,
+);
 
 /** Weights & Biases logging (OLMo `WandbConfig`); the whole section is optional. */
-export type WandbConfig = ConfigOf<typeof WANDB_CONFIG_SCHEMA.fields>;
+export type WandbConfig = ConfigOf<typeof WANDB_CONFIG_FIELDS>;
+
+/** The fields of `SpeedMonitorConfig`, each declared once: kind, default and documentation. */
+export const SPEED_MONITOR_CONFIG_FIELDS = {
+  window_size: {
+    ...INT,
+    default: 100,
+    doc: "Batches in the sliding window that `throughput/*` rates are computed over.",
+  },
+  gpu_flops_available: {
+    ...NULL_FLOAT,
+    default: null,
+    doc: "Unused, in OLMo too (no MFU metric at this OLMo version).",
+  },
+} as const;
 
 /** Schema of `speed_monitor`. */
-export const SPEED_MONITOR_CONFIG_SCHEMA = defineSection("SpeedMonitorConfig", {
-  window_size: field(
-    INT,
-    100,
-    "Batches in the sliding window that `throughput/*` rates are computed over.",
-  ),
-  gpu_flops_available: field(
-    NULL_FLOAT,
-    null,
-    "Unused, in OLMo too (no MFU metric at this OLMo version).",
-  ),
-});
+export const SPEED_MONITOR_CONFIG_SCHEMA: SectionSchema<typeof SPEED_MONITOR_CONFIG_FIELDS> =
+  defineSection(
+    "SpeedMonitorConfig",
+    SPEED_MONITOR_CONFIG_FIELDS,
+  );
 
-/** Throughput measurement (OLMo `SpeedMonitorConfig`); see `SPEED_MONITOR_CONFIG_SCHEMA`. */
-export type SpeedMonitorConfig = ConfigOf<typeof SPEED_MONITOR_CONFIG_SCHEMA.fields>;
-
-/** Schema of `compile` (the defaults apply when a config has a `compile:` section). */
-export const COMPILER_CONFIG_SCHEMA = defineSection("CompilerConfig", {
-  mode: field(
-    NULL_STR,
-    null,
-    "`default`, `reduce-overhead` or `max-autotune` in OLMo; ignored here.",
-  ),
-  fullgraph: field(BOOL, false, "Compile without graph breaks in OLMo; ignored here."),
-  backend: field(STR, "inductor", "torch.compile backend (`inductor`); ignored here."),
-});
-
-/** `torch.compile` options (OLMo `CompilerConfig`); meaningless on TensorFlow.js (warned). */
-export type CompilerConfig = ConfigOf<typeof COMPILER_CONFIG_SCHEMA.fields>;
-
-/** Schema of `fsdp`. */
-export const FSDP_CONFIG_SCHEMA = defineSection("FSDPConfig", {
-  use_orig_params: field(BOOL, true, "FSDP `use_orig_params`; ignored here."),
-  sharding_strategy: field(
-    oneOf("ShardingStrategy", SHARDING_STRATEGIES),
-    "FULL_SHARD",
-    "torch `ShardingStrategy`, by name; ignored here.",
-  ),
-  wrapping_strategy: field(
-    nullable(oneOf("FSDPWrapStrategy", FSDP_WRAP_STRATEGIES)),
-    null,
-    "FSDP auto-wrap policy; null means one top-level unit; ignored here.",
-  ),
-  precision: field(
-    oneOf("FSDPPrecision", FSDP_PRECISIONS),
-    "pure",
-    "FSDP mixed-precision policy; ignored here (olmo-ts computes in float32).",
-  ),
-});
-
-/**
- * PyTorch FSDP options (OLMo `FSDPConfig`). There is no FSDP on TensorFlow.js: every field is
- * accepted and kept in saved configs, and a non-default value is warned about once.
- */
-export type FSDPConfig = ConfigOf<typeof FSDP_CONFIG_SCHEMA.fields>;
+/** Throughput measurement (OLMo `SpeedMonitorConfig`); see `SPEED_MONITOR_CONFIG_FIELDS`. */
+export type SpeedMonitorConfig = ConfigOf<typeof SPEED_MONITOR_CONFIG_FIELDS>;
 
 /** OLMo's `OptimizerConfig()` defaults. */
 export function defaultOptimizerConfig(): OptimizerConfig {
@@ -300,14 +336,4 @@ export function defaultWandbConfig(): WandbConfig {
 /** OLMo's `SpeedMonitorConfig()` defaults. */
 export function defaultSpeedMonitorConfig(): SpeedMonitorConfig {
   return SPEED_MONITOR_CONFIG_SCHEMA.defaults();
-}
-
-/** OLMo's `CompilerConfig()` defaults (used when a config has a `compile:` section). */
-export function defaultCompilerConfig(): CompilerConfig {
-  return COMPILER_CONFIG_SCHEMA.defaults();
-}
-
-/** OLMo's `FSDPConfig()` defaults. */
-export function defaultFSDPConfig(): FSDPConfig {
-  return FSDP_CONFIG_SCHEMA.defaults();
 }
