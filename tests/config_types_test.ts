@@ -62,6 +62,8 @@ Deno.test("a default of the wrong type does not compile", () => {
     f: { kind: "tuple", items: [FLOAT, FLOAT], default: [1], doc: "doc" },
     // @ts-expect-error a section takes its own defaults
     m: { kind: "object", schema: MODEL_CONFIG_SCHEMA, default: {}, doc: "doc" },
+    // @ts-expect-error a field that is not required needs a default
+    n: { ...STR, doc: "doc" },
   });
   assert.deepEqual(bad.required, []);
 });

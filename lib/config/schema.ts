@@ -116,23 +116,23 @@ export const NULL_BOOL = { kind: "bool", nullable: true } as const;
 /** A nullable string. */
 export const NULL_STR = { kind: "str", nullable: true } as const;
 
-/**
- * The type a field's `default` must have: its value type with readonly lists (fields are
- * declared `as const`). A section field takes its section's defaults, so it has no `default`
- * unless it is nullable (then only `null`).
- */
+/** The type a field's `default` must have: its value type with readonly lists (`as const`). */
 type DefaultValue<V> = V extends { nullable: true } ? BaseDefault<V> | null : BaseDefault<V>;
 type BaseDefault<V> = V extends { kind: "list"; item: infer I } ? readonly DefaultValue<I>[]
   : V extends { kind: "tuple"; items: infer T extends readonly unknown[] }
     ? { readonly [N in keyof T]: DefaultValue<T[N]> }
   : V extends { kind: "dict"; value: infer W } ? { readonly [key: string]: DefaultValue<W> }
-  : V extends { kind: "object" } ? never
   : BaseValueOf<V>;
 
-/** What `defineSection` demands of each field: a default of the field's own type. */
+/**
+ * What `defineSection` demands of each field: a `default` of the field's own type, except for
+ * `required` fields (none) and sections (their own defaults; `null` when the section is nullable).
+ */
 type CheckedFields<F> = {
-  [K in keyof F]: F[K] extends { default: unknown } ? { readonly default: DefaultValue<F[K]> }
-    : unknown;
+  [K in keyof F]: F[K] extends { required: true } ? unknown
+    : F[K] extends { kind: "object"; nullable: true } ? { readonly default: null }
+    : F[K] extends { kind: "object" } ? { readonly kind: "object"; readonly default?: never }
+    : { readonly default: DefaultValue<F[K]> };
 };
 
 /**
