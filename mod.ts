@@ -9,7 +9,7 @@ export {
   readSafetensors,
   serializeSafetensors,
   writeSafetensors,
-} from "./lib/checkpoint/safetensors.ts";
+} from "./lib/checkpoint/formats/safetensors.ts";
 export {
   loadModelCheckpoint,
   readTorchStateDict,
@@ -49,7 +49,6 @@ export {
   defaultModelConfig,
   defaultTrainConfig,
   deriveTrainConfig,
-  findLatestCheckpoint,
   loadConfigSection,
   loadTrainConfig,
   parseTrainArgs,
@@ -143,12 +142,12 @@ export type {
   SchedulerSettings,
 } from "./lib/optim/mod.ts";
 export {
-  buildShardLayout,
   CheckpointManager,
   CONVERT_TARGETS,
   convertCheckpoint,
   defaultUnshardedDir,
   detectCheckpointLayout,
+  findLatestCheckpoint,
   loadCheckpoint,
   readCheckpointForConversion,
   readShardedCheckpoint,
@@ -169,7 +168,6 @@ export type {
   RankShard,
   ReadShardedOptions,
   ShardedSaveContents,
-  ShardLayout,
   TrainerState,
   UnshardedContents,
 } from "./lib/checkpoint/mod.ts";
@@ -183,16 +181,18 @@ export {
   reduceScatterFlat,
   shardSegments,
   SingleProcessWorld,
+  ZeroDataParallel,
 } from "./lib/distributed/mod.ts";
 export type {
   CollectiveBenchResult,
   Communicator,
-  FlatEntry,
   FlatLayout,
+  FlatParam,
   FloatArray,
   InitWorldOptions,
   ShardRange,
   ShardSegment,
+  ZeroSettings,
 } from "./lib/distributed/mod.ts";
 export {
   ByteLevelBpeTrainer,
@@ -248,7 +248,6 @@ export {
   runTraining,
   runTrainStep,
   Trainer,
-  ZeroDataParallel,
 } from "./lib/train/mod.ts";
 export type {
   DataIndicesRecord,
@@ -259,5 +258,4 @@ export type {
   StopReason,
   TrainerOptions,
   TrainStepResult,
-  ZeroSettings,
 } from "./lib/train/mod.ts";

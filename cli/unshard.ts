@@ -15,12 +15,15 @@
  */
 import { basename, resolve } from "node:path";
 import { buildCli } from "../lib/config/cli.ts";
-import { isNonEmptyDir, parseCheckpointDirName } from "../lib/checkpoint/run_folder.ts";
-import { unshardCheckpoint } from "../lib/checkpoint/trainer_checkpoint.ts";
+import {
+  defaultUnshardedDir,
+  isNonEmptyDir,
+  parseCheckpointDirName,
+} from "../lib/checkpoint/trainer/run_folder.ts";
 import {
   checkShardedCheckpointFiles,
-  defaultUnshardedDir,
-} from "../lib/checkpoint/trainer_checkpoint_unshard.ts";
+  unshardCheckpoint,
+} from "../lib/checkpoint/trainer/unshard.ts";
 import { rejectUnknownOptions, runCommand, UsageError } from "../lib/util/command.ts";
 
 const USAGE = `usage: deno task unshard INPUT_DIR [OUTPUT_DIR] [--overwrite] [--model-only]

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { activeBackend, type BackendName, blasLibraryAvailable } from "../lib/backend/mod.ts";
-import { readSafetensors, writeSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { Olmo } from "../lib/model/mod.ts";
 import { type NamedHostTensors, toFloat32 } from "../lib/util/host_tensor.ts";
 import { HAS_SHARED, OLMO_REFERENCE_CASES, referenceCaseDir } from "./_shared.ts";

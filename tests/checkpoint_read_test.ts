@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
-import { readTorchStateDict, writeTorchStateDict } from "../lib/checkpoint/torch_pt.ts";
-import { ZipReader } from "../lib/checkpoint/zip.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
+import { readTorchStateDict, writeTorchStateDict } from "../lib/checkpoint/formats/torch_pt.ts";
+import { ZipReader } from "../lib/checkpoint/formats/zip.ts";
 import { loadModelCheckpoint } from "../lib/checkpoint/load_model.ts";
 import { cachePathFor, resolveResource, ResourceNotFoundError } from "../lib/checkpoint/remote.ts";
 import {

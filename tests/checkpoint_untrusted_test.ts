@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ZipReader } from "../lib/checkpoint/zip.ts";
-import { unpickle } from "../lib/checkpoint/pickle.ts";
-import { PickleWriter } from "../lib/checkpoint/pickle_writer.ts";
-import { readTorchStateDict } from "../lib/checkpoint/torch_pt.ts";
+import { ZipReader } from "../lib/checkpoint/formats/zip.ts";
+import { unpickle } from "../lib/checkpoint/formats/pickle.ts";
+import { PickleWriter } from "../lib/checkpoint/formats/pickle_writer.ts";
+import { readTorchStateDict } from "../lib/checkpoint/formats/torch_pt.ts";
 import { makeZip } from "./_handmade_zip.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

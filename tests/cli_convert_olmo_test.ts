@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { loadCheckpoint, readTorchStateDict } from "../lib/checkpoint/mod.ts";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { Olmo } from "../lib/model/olmo.ts";
 import { toFloat32 } from "../lib/util/host_tensor.ts";
 import { assertBitExact, assertExit, listDir, runCli } from "./_cli.ts";

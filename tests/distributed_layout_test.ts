@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { flatLayout, shardSegments } from "../lib/distributed/flat_layout.ts";
+import { flatLayout, shardSegments } from "../lib/distributed/zero/layout.ts";
 
 Deno.test("flatLayout: offsets, padding to the world size and shard ranges", () => {
   const layout = flatLayout(["a", "b", "c"], [3, 0, 4], 3);

@@ -10,8 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadCheckpoint } from "../lib/checkpoint/trainer_checkpoint.ts";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { loadCheckpoint } from "../lib/checkpoint/trainer/manager.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { type DataIndicesRecord, readDataIndices } from "../lib/train/data_indices.ts";
 import { SILENT_LOGGER } from "../lib/train/log.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";

@@ -13,7 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { stringify as stringifyYaml } from "yaml";
 import { parseGenerateArgs, runGenerate } from "../cli/generate.ts";
 import { loadModelCheckpoint } from "../lib/checkpoint/load_model.ts";
-import { readSafetensors, writeSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { defaultModelConfig, type ModelConfig } from "../lib/config/mod.ts";
 import { generate } from "../lib/generate/generate.ts";
 import { Olmo } from "../lib/model/olmo.ts";

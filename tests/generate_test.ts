@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { defaultModelConfig, loadConfigSection, type ModelConfig } from "../lib/config/mod.ts";
 import { BeamSearch } from "../lib/generate/beam_search.ts";
 import type { BeamSearchState } from "../lib/generate/search_state.ts";

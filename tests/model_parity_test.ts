@@ -11,7 +11,7 @@ import {
   blasLibraryAvailable,
   initBackend,
 } from "../lib/backend/mod.ts";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { Olmo } from "../lib/model/mod.ts";
 import type { NamedHostTensors } from "../lib/util/host_tensor.ts";
 import { toFloat32 } from "../lib/util/host_tensor.ts";

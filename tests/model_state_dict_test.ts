@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { makeStateDictCompatible, Olmo } from "../lib/model/mod.ts";
 import type { HostTensor, NamedHostTensors } from "../lib/util/host_tensor.ts";
 import { loadCaseModelConfig, tinyConfig } from "./_model_fixture.ts";

@@ -24,7 +24,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BLAS_INSTALL_HINT } from "../lib/backend/blas_library.ts";
 import { TENSORFLOW_INSTALL_HINT } from "../lib/backend/tensorflow.ts";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { assertBitExact, listDir } from "./_cli.ts";
 import {

@@ -10,7 +10,7 @@ import {
   readSafetensors,
   serializeSafetensors,
   writeSafetensors,
-} from "../lib/checkpoint/safetensors.ts";
+} from "../lib/checkpoint/formats/safetensors.ts";
 import type { HostTensor, NamedHostTensors } from "../lib/util/host_tensor.ts";
 
 /** Builds safetensors bytes from a header object and raw data, by the format's definition. */

@@ -14,7 +14,7 @@ import {
   unshardCheckpoint,
 } from "../lib/checkpoint/mod.ts";
 import type { TrainerState } from "../lib/checkpoint/mod.ts";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import type { OptimizerStateDict } from "../lib/optim/mod.ts";
 import type { HostTensor, NamedHostTensors } from "../lib/util/host_tensor.ts";
 import { assertBitExact, makeBarrier } from "./_cli.ts";

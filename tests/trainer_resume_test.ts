@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { ConfigError } from "../lib/config/mod.ts";
 import { readDataIndices } from "../lib/train/data_indices.ts";
 import { SILENT_LOGGER } from "../lib/train/log.ts";

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { initBackend } from "../lib/backend/mod.ts";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { loadTrainConfig } from "../lib/config/mod.ts";
 import { Olmo } from "../lib/model/mod.ts";
 import { createOptimizer } from "../lib/optim/mod.ts";

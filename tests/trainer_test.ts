@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { stringify as stringifyYaml } from "yaml";
 import { initBackend } from "../lib/backend/mod.ts";
-import { readSafetensors } from "../lib/checkpoint/safetensors.ts";
+import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { deriveTrainConfig, loadTrainConfig } from "../lib/config/mod.ts";
 import { Olmo } from "../lib/model/mod.ts";
 import { createOptimizer } from "../lib/optim/mod.ts";

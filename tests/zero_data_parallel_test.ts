@@ -14,9 +14,9 @@ import { SingleProcessWorld } from "../lib/distributed/world.ts";
 import { Olmo } from "../lib/model/olmo.ts";
 import { createOptimizer } from "../lib/optim/optimizer.ts";
 import { runTrainStep, type TrainStepContext } from "../lib/train/train_step.ts";
-import { zeroFullOptimizerState, zeroRankShard } from "../lib/train/zero_checkpoint.ts";
-import { ZeroDataParallel } from "../lib/train/zero_data_parallel.ts";
-import { layoutMismatch } from "../lib/train/zero_state.ts";
+import { zeroFullOptimizerState, zeroRankShard } from "../lib/distributed/zero/gather.ts";
+import { ZeroDataParallel } from "../lib/distributed/zero/data_parallel.ts";
+import { layoutMismatch } from "../lib/distributed/zero/state.ts";
 import { makeTinyEnv, patternTokens, tinyTrainConfig } from "./_train_fixture.ts";
 
 await initBackend("cpu", { quiet: true });

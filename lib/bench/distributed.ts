@@ -8,12 +8,13 @@
  */
 import type { TrainConfig } from "../config/train_config.ts";
 import type { CollatedBatch } from "../data/collator.ts";
+import { LocalDataParallel } from "../distributed/data_parallel.ts";
 import type { Communicator } from "../distributed/world.ts";
 import { Olmo } from "../model/olmo.ts";
 import { Rng } from "../model/random.ts";
 import { createOptimizer } from "../optim/optimizer.ts";
 import { runTrainStep, type TrainStepContext } from "../train/train_step.ts";
-import { ZeroDataParallel } from "../train/zero_data_parallel.ts";
+import { ZeroDataParallel } from "../distributed/zero/data_parallel.ts";
 import { median } from "./stats.ts";
 import { randomBatch } from "./train_step.ts";
 
@@ -78,10 +79,10 @@ export async function benchDataParallelTraining(
   const model = new Olmo(cfg.model, { seed: cfg.seed });
   const zero = world.size > 1 ? await ZeroDataParallel.create(world, model, cfg) : null;
   const optimizer = zero?.optimizer ?? createOptimizer(cfg.optimizer, model.params, cfg);
+  const dataParallel = zero ?? new LocalDataParallel(model, optimizer);
   const ctx: TrainStepContext = {
     model,
-    optimizer,
-    dataParallel: zero ?? undefined,
+    dataParallel,
     microBatchSize: Math.min(cfg.device_train_microbatch_size, deviceBatch),
     zLoss: cfg.softmax_auxiliary_loss,
     dropoutSeed: (micro) => cfg.seed + micro,
@@ -110,7 +111,7 @@ export async function benchDataParallelTraining(
       losses,
     };
   } finally {
-    (zero ?? optimizer).dispose();
+    dataParallel.dispose();
     model.dispose();
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { TrainConfig } from "../config/train_config.ts";
 import type { CollatedBatch } from "../data/collator.ts";
+import { LocalDataParallel } from "../distributed/data_parallel.ts";
 import { Olmo } from "../model/olmo.ts";
 import { Rng } from "../model/random.ts";
 import { createOptimizer, type Optimizer } from "../optim/mod.ts";
@@ -61,7 +62,7 @@ export function buildTrainStep(cfg: TrainConfig, options: TrainStepOptions = {})
   let globalStep = 0;
   const ctx = {
     model,
-    optimizer,
+    dataParallel: new LocalDataParallel(model, optimizer),
     microBatchSize: batchSize,
     zLoss: cfg.softmax_auxiliary_loss,
     dropoutSeed: (micro: number) => seed + globalStep * 1000 + micro,

@@ -20,13 +20,14 @@ import { loadConfigSection } from "../config/load.ts";
 import type { TokenizerConfig } from "../config/sections.ts";
 import { resolveTokenizerFile } from "../tokenizer/hub.ts";
 import { pathExists, writeFileAtomic } from "../util/fs.ts";
-import type { CheckpointForConversion, CheckpointLayout } from "./convert_read.ts";
+import type { CheckpointForConversion } from "./convert_read.ts";
+import type { CheckpointLayout } from "./trainer/detect.ts";
 import { readCheckpointForConversion } from "./convert_read.ts";
 import { HF_CONFIG_FILE, HF_TOKENIZER_FILES, hfConfigJson, hfTokenizerFiles } from "./hf_layout.ts";
 import { isUrl, resolveResource, ResourceNotFoundError } from "./remote.ts";
-import { commitTmpDir, isNonEmptyDir, removeIfExists, TMP_SUFFIX } from "./run_folder.ts";
-import { writeSafetensors } from "./safetensors.ts";
-import { writeTorchStateDict } from "./torch_pt.ts";
+import { commitTmpDir, isNonEmptyDir, removeIfExists, TMP_SUFFIX } from "./trainer/run_folder.ts";
+import { writeSafetensors } from "./formats/safetensors.ts";
+import { writeTorchStateDict } from "./formats/torch_pt.ts";
 import {
   CONFIG_FILE,
   MODEL_FILE,
@@ -35,7 +36,7 @@ import {
   OPTIM_META_FILE,
   TRAIN_FILE,
   writeUnshardedFiles,
-} from "./trainer_checkpoint_unsharded.ts";
+} from "./trainer/unsharded.ts";
 
 /** The layouts `convertCheckpoint` writes. */
 export const CONVERT_TARGETS = ["olmo-ts", "olmo", "hf"] as const;

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfigSection } from "../config/load.ts";
 import type { ModelConfig } from "../config/model_config.ts";
@@ -20,23 +20,12 @@ import type { OptimizerStateDict } from "../optim/optimizer_state.ts";
 import { splitStateName } from "../optim/optimizer_state.ts";
 import type { NamedHostTensors } from "../util/host_tensor.ts";
 import { pathExists } from "../util/fs.ts";
-import { HF_CONFIG_FILE, isOlmoHfConfig } from "./hf_layout.ts";
 import { loadModelCheckpoint, type LoadModelCheckpointOptions } from "./load_model.ts";
 import { isUrl } from "./remote.ts";
-import { TMP_SUFFIX } from "./run_folder.ts";
-import type { TrainerState } from "./trainer_checkpoint_state.ts";
-import { SHARD_METADATA_FILE } from "./trainer_checkpoint_sharded.ts";
-import { readShardedCheckpoint } from "./trainer_checkpoint_unshard.ts";
-import {
-  CONFIG_FILE,
-  MODEL_FILE,
-  OLMO_MODEL_FILE,
-  OPTIM_META_FILE,
-  readUnshardedFiles,
-} from "./trainer_checkpoint_unsharded.ts";
-
-/** A checkpoint layout a conversion can read. */
-export type CheckpointLayout = "olmo-ts" | "olmo-ts-sharded" | "olmo" | "hf";
+import { type CheckpointLayout, detectCheckpointLayout } from "./trainer/detect.ts";
+import type { TrainerState } from "./trainer/state.ts";
+import { readShardedCheckpoint } from "./trainer/unshard.ts";
+import { CONFIG_FILE, OPTIM_META_FILE, readUnshardedFiles } from "./trainer/unsharded.ts";
 
 /** OLMo's pickled files besides `model.pt`, which olmo-ts does not read. */
 const OLMO_PICKLES = ["optim.pt", "train.pt", "other.pt"];
@@ -65,50 +54,6 @@ export interface CheckpointForConversion {
   renamedParams: number;
   /** Files of the input that are not read, with the reason (e.g. OLMo's `optim.pt`). */
   unread: string[];
-}
-
-/**
- * The layout of the local checkpoint folder `dir`.
- * @throws Error naming the folder when it is missing, an interrupted save, an OLMo sharded
- *   checkpoint, an HF config of another model type, or has no weights.
- */
-export async function detectCheckpointLayout(dir: string): Promise<CheckpointLayout> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(dir);
-  } catch (e) {
-    throw new Error(`checkpoint ${dir} cannot be opened: ${(e as Error).message}`);
-  }
-  if (!info.isDirectory) throw new Error(`${dir} is not a checkpoint folder (not a directory)`);
-  if (dir.endsWith(TMP_SUFFIX)) {
-    throw new Error(`${dir} is an incomplete checkpoint (a save was interrupted)`);
-  }
-  const hfConfig = join(dir, HF_CONFIG_FILE);
-  if (await pathExists(hfConfig)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(await Deno.readTextFile(hfConfig));
-    } catch (e) {
-      throw new Error(`${hfConfig}: not valid JSON (${(e as Error).message})`);
-    }
-    if (isOlmoHfConfig(json, hfConfig)) return "hf";
-  }
-  const unshardedName = basename(dir).endsWith("-unsharded");
-  if (!unshardedName && (await pathExists(join(dir, SHARD_METADATA_FILE)))) {
-    return "olmo-ts-sharded";
-  }
-  if (await pathExists(join(dir, MODEL_FILE))) return "olmo-ts";
-  if (await pathExists(join(dir, OLMO_MODEL_FILE))) return "olmo";
-  if (await pathExists(join(dir, "rank0.pt"))) {
-    throw new Error(
-      `${dir} is an OLMo (PyTorch) sharded checkpoint, which olmo-ts cannot read; unshard it ` +
-        `with OLMo's scripts/unshard.py first`,
-    );
-  }
-  throw new Error(
-    `${dir} is not a checkpoint folder: it has none of ${MODEL_FILE}, ${OLMO_MODEL_FILE}, ` +
-      SHARD_METADATA_FILE,
-  );
 }
 
 /** Applies a parameter rename map (`makeStateDictCompatible`'s) to optimizer state. */

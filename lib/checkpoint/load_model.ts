@@ -20,8 +20,8 @@ import {
   resolveResource,
   ResourceNotFoundError,
 } from "./remote.ts";
-import { readSafetensors } from "./safetensors.ts";
-import { readTorchStateDict } from "./torch_pt.ts";
+import { readSafetensors } from "./formats/safetensors.ts";
+import { readTorchStateDict } from "./formats/torch_pt.ts";
 
 /** Weight files of an unsharded checkpoint, in order of preference. */
 export const MODEL_WEIGHT_FILES: readonly string[] = ["model.safetensors", "model.pt"];

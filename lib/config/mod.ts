@@ -51,7 +51,7 @@ export {
   trainConfigToYaml,
 } from "./load.ts";
 export type { ResolverContext, ResolverFn } from "./resolvers.ts";
-export { findLatestCheckpoint, registerResolver } from "./resolvers.ts";
+export { registerResolver } from "./resolvers.ts";
 export { globPaths } from "./glob.ts";
 export type { Duration, DurationContext } from "./duration.ts";
 export { durationToSteps, parseDuration } from "./duration.ts";

@@ -1,11 +1,11 @@
 /**
  * The interpolation resolvers (`${name:arg1,arg2}`): the registry other modules add to with
  * `registerResolver`, and the built-ins OLMo configs use: `oc.env`, `path.glob`, `path.choose`
- * and `path.last_checkpoint` (spec §1.1).
+ * (`path.last_checkpoint` is registered by `lib/checkpoint/trainer/run_folder.ts`, which owns the
+ * checkpoint folder names).
  *
  * @module
  */
-import { join } from "node:path";
 import { ConfigError, PathNotFoundError } from "./errors.ts";
 import { globPaths } from "./glob.ts";
 
@@ -64,47 +64,6 @@ async function pathExists(path: string): Promise<boolean> {
   }
 }
 
-/**
- * OLMo's `find_latest_checkpoint`: the `stepN` or `stepN-unsharded` folder in `dir` with the
- * highest N; the sharded one wins a tie. Null when there is none (or `dir` does not exist).
- * `file://` URLs are read as local paths; other URLs are not supported.
- */
-export async function findLatestCheckpoint(dir: string): Promise<string | null> {
-  if (dir.startsWith("file://")) return findLatestCheckpoint(dir.slice("file://".length));
-  if (isUrl(dir)) {
-    throw new ConfigError(
-      `cannot look for checkpoints in '${dir}': only local folders are supported`,
-    );
-  }
-  let best: { step: number; sharded: boolean; name: string } | null = null;
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      const m = /^step(\d+)(-unsharded)?$/.exec(entry.name);
-      if (m === null) continue;
-      if (!entry.isDirectory && !(entry.isSymlink && (await isDir(join(dir, entry.name))))) {
-        continue;
-      }
-      const step = Number(m[1]);
-      const sharded = m[2] === undefined;
-      if (best === null || step > best.step || (step === best.step && sharded && !best.sharded)) {
-        best = { step, sharded, name: entry.name };
-      }
-    }
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
-    throw e;
-  }
-  return best === null ? null : join(dir, best.name);
-}
-
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
 registerResolver("oc.env", (args) => {
   if (args.length < 1 || args.length > 2) {
     throw new Error(`oc.env takes VAR or VAR,default; got ${args.length} arguments`);
@@ -137,15 +96,5 @@ registerResolver("path.choose", async (paths, ctx) => {
   if (ctx.validatePaths) {
     throw new PathNotFoundError(`none of these paths exists: ${paths.join(", ")}`);
   }
-  return "";
-});
-
-registerResolver("path.last_checkpoint", async (args, ctx) => {
-  if (args.length !== 1) {
-    throw new Error(`path.last_checkpoint takes one folder; got ${args.length} arguments`);
-  }
-  const latest = await findLatestCheckpoint(args[0]);
-  if (latest !== null) return latest;
-  if (ctx.validatePaths) throw new Error(`could not find a latest checkpoint at '${args[0]}'`);
   return "";
 });

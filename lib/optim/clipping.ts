@@ -1,10 +1,13 @@
 /**
- * Gradient clipping and optimizer metrics, as OLMo's `clip_grads_and_collect_metrics` (spec §4.3)
- * with the adaptive-clipping EMA fixed as upstream #371 did (it moves toward the *clipped* norm
- * `norm·coef`, not toward `ratio·ema`, which grew geometrically).
+ * Gradient clipping and optimizer metrics, as OLMo's `olmo/optim.py`
+ * `Optimizer.clip_grads_and_collect_metrics`, with the adaptive-clipping EMA fixed as upstream
+ * #371 did (it moves toward the *clipped* norm `norm·coef`, not toward `ratio·ema`, which grew
+ * geometrically).
  *
- * Everything is computed on the device; the host reads one small vector per call (total norm,
- * and the per-parameter metrics on metric steps), so there is exactly one device sync per step.
+ * `clipCoefficients` is the clipping rule itself, a pure computation on given norms that both the
+ * local optimizer (`clipGradients`) and ZeRO data parallelism (with all-reduced norms) use.
+ * Everything is computed on the device; `clipGradients` reads one small vector per call (total
+ * norm, and the per-parameter metrics on metric steps), so there is one device sync per step.
  *
  * @module
  */
@@ -58,6 +61,77 @@ export function tensorStats(x: tf.Tensor): tf.Tensor1D {
   });
 }
 
+/** What `clipCoefficients` decides from. */
+export interface ClipCoefficientsInput {
+  /** Parameter groups (clipping settings, betas, names). */
+  groups: readonly ParamGroup[];
+  /** The L2 norm of each parameter that has a gradient this step (others are skipped). */
+  norms: ReadonlyMap<string, tf.Scalar>;
+  /** The L2 norm of all gradients. */
+  totalNorm: tf.Scalar;
+  /** The stored adaptive-clipping EMA of a parameter, if any. */
+  gradNormEma(name: string): tf.Scalar | undefined;
+  /** The 1-based step (the adaptive EMA is first stored at step 2, as in OLMo). */
+  globalStep: number;
+}
+
+/** What `clipCoefficients` decided; every tensor is new and belongs to the caller. */
+export interface ClipCoefficients {
+  /** The factor of each clipped parameter (absent: its group does not clip). */
+  coefficients: Map<string, tf.Scalar>;
+  /** The next adaptive-clipping EMA of each parameter of an adaptive group, in group order. */
+  nextEmas: Map<string, tf.Scalar>;
+  /** The parameters whose `nextEmas` entry is to be stored (not at step 1 without history). */
+  storeEmas: Set<string>;
+  /** OLMo's `clipping_rate`: the fraction of clipping-eligible parameters that were clipped. */
+  clippingRate: tf.Scalar;
+}
+
+/**
+ * OLMo's clipping rule, as a pure computation on the device shared by the local optimizer and
+ * ZeRO (which passes globally all-reduced norms): per group, adaptive when
+ * `max_grad_norm_ratio` is set, else global when `max_grad_norm` is set, else none. Reads
+ * nothing from the device and changes no state; the caller scales the gradients, stores the
+ * EMAs it is told to and disposes the rest.
+ */
+export function clipCoefficients(input: ClipCoefficientsInput): ClipCoefficients {
+  const coefficients = new Map<string, tf.Scalar>();
+  const nextEmas = new Map<string, tf.Scalar>();
+  const storeEmas = new Set<string>();
+  const clippedFlags: tf.Tensor[] = [];
+  let eligible = 0;
+  for (const group of input.groups) {
+    const ratio = group.max_grad_norm_ratio;
+    const maxNorm = group.max_grad_norm;
+    const names = group.param_names.filter((n) => input.norms.has(n));
+    if (ratio === null && maxNorm === null) continue;
+    eligible += names.length;
+    if (ratio !== null) {
+      const beta = Math.max(group.betas[0], group.betas[1]);
+      for (const n of names) {
+        const stored = input.gradNormEma(n) ?? null;
+        const { coef, ema } = adaptiveClip(input.norms.get(n)!, stored, ratio, beta);
+        coefficients.set(n, coef);
+        clippedFlags.push(tf.tidy(() => tf.cast(tf.less(coef, 1), "float32")));
+        nextEmas.set(n, ema);
+        if (stored !== null || input.globalStep > 1) storeEmas.add(n);
+      }
+    } else {
+      const coef = globalClipCoefficient(input.totalNorm, maxNorm!);
+      for (const n of names) coefficients.set(n, tf.clone(coef));
+      clippedFlags.push(
+        tf.tidy(() => tf.mul(tf.cast(tf.less(coef, 1), "float32"), names.length)),
+      );
+      coef.dispose();
+    }
+  }
+  const clippingRate = tf.tidy(() =>
+    eligible === 0 ? tf.scalar(0) : tf.div(tf.addN([tf.scalar(0), ...clippedFlags]), eligible)
+  ) as tf.Scalar;
+  tf.dispose(clippedFlags);
+  return { coefficients, nextEmas, storeEmas, clippingRate };
+}
+
 /** What the clipping code needs from the optimizer. */
 export interface ClipContext {
   /** The optimizer's parameter groups (clipping settings, betas, names). */
@@ -106,11 +180,9 @@ export async function clipGradients(
     if (!grouped.has(n)) throw new Error(`gradient for "${n}", which is in no parameter group`);
   }
   const names = ctx.groups.flatMap((g) => g.param_names.filter((n) => grads.has(n)));
-  const index = new Map(names.map((n, i) => [n, i]));
   const metricNames: string[] = ["total_grad_norm"];
   const metricValues: tf.Tensor[] = [];
   const clipped = new Map<string, tf.Tensor>();
-  const newEmas: [string, tf.Scalar][] = [];
 
   // Per-parameter norms (OLMo's vector_norm), then the total over their squares.
   const norms = names.map((n) => tf.tidy(() => tf.sqrt(squaredNorm(grads.get(n)!))) as tf.Scalar);
@@ -134,55 +206,34 @@ export async function clipGradients(
     }
   }
 
-  const clippedFlags: tf.Tensor[] = [];
-  let eligible = 0;
-  for (const group of ctx.groups) {
-    const ratio = group.max_grad_norm_ratio;
-    const maxNorm = group.max_grad_norm;
-    const groupNames = group.param_names.filter((n) => grads.has(n));
-    if (ratio === null && maxNorm === null) {
-      for (const n of groupNames) clipped.set(n, tf.clone(grads.get(n)!));
-      continue;
-    }
-    eligible += groupNames.length;
-    if (ratio !== null) {
-      const beta = Math.max(group.betas[0], group.betas[1]);
-      for (const n of groupNames) {
-        const stored = ctx.gradNormEma(n) ?? null;
-        const { coef, ema } = adaptiveClip(norms[index.get(n)!], stored, ratio, beta);
-        clipped.set(n, tf.tidy(() => tf.mul(grads.get(n)!, coef)));
-        clippedFlags.push(tf.tidy(() => tf.cast(tf.less(coef, 1), "float32")));
-        if (collect) {
-          metricNames.push(`grad_norm_exp_avg/${n}`);
-          metricValues.push(tf.clone(ema));
-        }
-        coef.dispose();
-        if (stored !== null || globalStep > 1) newEmas.push([n, ema]);
-        else ema.dispose();
-      }
-    } else {
-      const coef = globalClipCoefficient(total, maxNorm!);
-      for (const n of groupNames) clipped.set(n, tf.tidy(() => tf.mul(grads.get(n)!, coef)));
-      clippedFlags.push(
-        tf.tidy(() => tf.mul(tf.cast(tf.less(coef, 1), "float32"), groupNames.length)),
-      );
-      coef.dispose();
-    }
+  const plan = clipCoefficients({
+    groups: ctx.groups,
+    norms: new Map(names.map((n, i) => [n, norms[i]])),
+    totalNorm: total,
+    gradNormEma: (n) => ctx.gradNormEma(n),
+    globalStep,
+  });
+  for (const n of names) {
+    const coef = plan.coefficients.get(n);
+    const g = grads.get(n)!;
+    clipped.set(n, coef === undefined ? tf.clone(g) : tf.tidy(() => tf.mul(g, coef)));
   }
   if (collect) {
+    for (const [n, ema] of plan.nextEmas) {
+      metricNames.push(`grad_norm_exp_avg/${n}`);
+      metricValues.push(tf.clone(ema));
+    }
     metricNames.push("clipping_rate");
-    metricValues.push(
-      tf.tidy(() =>
-        eligible === 0 ? tf.scalar(0) : tf.div(tf.addN([tf.scalar(0), ...clippedFlags]), eligible)
-      ),
-    );
+    metricValues.push(tf.clone(plan.clippingRate));
   }
-
   const packed = tf.tidy(() =>
     tf.concat([...metricValues, ...extra].map((t) => tf.reshape(tf.cast(t, "float32"), [-1])))
   );
-  tf.dispose([...norms, ...metricValues, ...clippedFlags]);
-  for (const [n, ema] of newEmas) ctx.setGradNormEma(n, ema);
+  tf.dispose([...norms, ...metricValues, ...plan.coefficients.values(), plan.clippingRate]);
+  for (const [n, ema] of plan.nextEmas) {
+    if (plan.storeEmas.has(n)) ctx.setGradNormEma(n, ema);
+    else ema.dispose();
+  }
   const values = await packed.data();
   packed.dispose();
   const metrics: Record<string, number> = {};

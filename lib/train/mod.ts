@@ -10,20 +10,8 @@ export type { RunTrainingOptions, RunTrainingResult } from "./run.ts";
 export { runTraining } from "./run.ts";
 export type { FitResult, StopReason, TrainerOptions } from "./trainer.ts";
 export { Trainer } from "./trainer.ts";
-export type { AccumulatedGradients, TrainStepContext, TrainStepResult } from "./train_step.ts";
+export type { TrainStepContext, TrainStepResult } from "./train_step.ts";
 export { accumulateGradients, NonFiniteLossError, runTrainStep } from "./train_step.ts";
-export type { ZeroOptions, ZeroSettings } from "./zero_data_parallel.ts";
-export { ZeroDataParallel } from "./zero_data_parallel.ts";
-export type { GlobalStateFlags } from "./zero_checkpoint.ts";
-export { globalStateFlags, zeroFullOptimizerState, zeroRankShard } from "./zero_checkpoint.ts";
-export type { SplitTensor, ZeroClipInput, ZeroClipResult } from "./zero_clipping.ts";
-export { splitTensorMetrics, zeroClipCoefficients } from "./zero_clipping.ts";
-export {
-  InjectedTestFailure,
-  TEST_FAIL_AT_STEP_ENV,
-  TEST_FAIL_RANK_ENV,
-  throwIfTestFailureRequested,
-} from "./test_failure.ts";
 export type { RankInfo, TrainBatchesOptions } from "./train_data.ts";
 export { buildTrainDataset, TRAIN_DATA_DIR, TrainBatches } from "./train_data.ts";
 export type { EvalWorld } from "./evaluator.ts";
@@ -36,12 +24,11 @@ export {
   initialCounters,
   trainerStateOf,
 } from "./state.ts";
-export type { RestoredCheckpoint, RestoreTarget, SaveInputs } from "./checkpointing.ts";
 export {
   applyTrainingCheckpoint,
   readTrainingCheckpoint,
   saveTrainingCheckpoint,
-} from "./checkpointing.ts";
+} from "../checkpoint/trainer/training.ts";
 export type { DataIndicesRecord } from "./data_indices.ts";
 export {
   DATA_INDICES_DIR,

@@ -36,7 +36,7 @@ import { resolvePeakFlops } from "./peak_flops.ts";
 import type { TrainProgressOptions } from "./progress.ts";
 import { buildTrainDataset, TRAIN_DATA_DIR } from "./train_data.ts";
 import { type FitResult, Trainer } from "./trainer.ts";
-import { ZeroDataParallel } from "./zero_data_parallel.ts";
+import { ZeroDataParallel } from "../distributed/zero/data_parallel.ts";
 
 /** Options of `runTraining`. */
 export interface RunTrainingOptions {
@@ -50,6 +50,11 @@ export interface RunTrainingOptions {
   cancelSignal?: AbortSignal;
   /** The config file, named in error messages. Default "the config". */
   configPath?: string;
+  /**
+   * Called after every step's backward pass, before the gradients are synchronised
+   * (`TrainStepContext.afterBackward`); test entry scripts use it to make a rank fail mid-step.
+   */
+  afterBackward?: (step: number) => void;
 }
 
 /** What `runTraining` did. */
@@ -188,6 +193,7 @@ export async function runTraining(
       progress: opts.progress,
       peakFlops: peak?.flops ?? null,
       cancelSignal: opts.cancelSignal,
+      afterBackward: opts.afterBackward,
     });
     try {
       if (!cfg.dry_run && !cfg.no_pre_train_checkpoint && cfg.load_path === null) {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { TrainerState } from "../checkpoint/trainer_checkpoint_state.ts";
+import type { TrainerState } from "../checkpoint/trainer/state.ts";
 
 /** OLMo's trainer counters. */
 export interface TrainCounters {

@@ -1,7 +1,7 @@
 /**
- * The metrics of one training step under OLMo's names (spec §6.3): `train/CrossEntropyLoss`,
- * `train/Perplexity`, `train/ZLoss` (the mean over ranks on logging steps), the speed monitor's
- * `throughput/*`, `optim/learning_rate_group{i}`, and the `optim/*` metrics of the optimizer
+ * The metrics of one training step under OLMo's names (`olmo/train.py` `Trainer.train_step`):
+ * `train/CrossEntropyLoss`, `train/Perplexity`, `train/ZLoss` (means over ranks, as the
+ * data-parallel strategy reports them), the speed monitor's `throughput/*`, `optim/learning_rate_group{i}`, and the `optim/*` metrics of the optimizer
  * (per parameter only when W&B settings ask for them, as OLMo's
  * `should_log_optim_metrics_this_step`).
  *
@@ -12,12 +12,11 @@
  * @module
  */
 import type { TrainConfig } from "../config/mod.ts";
-import type { Communicator } from "../distributed/world.ts";
+import type { DataParallel } from "../distributed/data_parallel.ts";
 import type { Olmo } from "../model/olmo.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import { SpeedMonitor } from "./speed_monitor.ts";
 import type { TrainStepResult } from "./train_step.ts";
-import type { ZeroDataParallel } from "./zero_data_parallel.ts";
 
 /** What the step metrics are computed from. */
 export interface StepMetricsOptions {
@@ -27,10 +26,8 @@ export interface StepMetricsOptions {
   model: Olmo;
   /** The optimizer (its groups' LRs). */
   optimizer: Optimizer;
-  /** The process group. */
-  world: Communicator;
-  /** ZeRO state of a multi-rank run, whose step losses are already averaged over ranks. */
-  dataParallel?: ZeroDataParallel;
+  /** The data-parallel strategy (its step losses are already averaged over ranks). */
+  dataParallel: DataParallel;
   /** Peak FLOP/s for `throughput/device/mfu`; null leaves MFU out. */
   peakFlops: number | null;
 }
@@ -61,14 +58,8 @@ export class StepMetrics {
 
   /** The metrics of `step` from its result (every rank calls it: it may all-reduce). */
   async collect(step: number, r: TrainStepResult): Promise<Record<string, number>> {
-    const { cfg, world, model, optimizer, dataParallel } = this.#opts;
-    let ce = r.ce, z = r.z;
-    if (world.size > 1 && dataParallel === undefined && step % cfg.console_log_interval === 0) {
-      const buf = Float64Array.of(ce, z ?? 0);
-      await world.allReduceSum(buf);
-      ce = buf[0] / world.size;
-      z = z === null ? null : buf[1] / world.size;
-    }
+    const { model, optimizer, dataParallel } = this.#opts;
+    const { ce, z } = r;
     const m: Record<string, number> = {
       "train/CrossEntropyLoss": ce,
       "train/Perplexity": Math.exp(ce),
@@ -85,7 +76,7 @@ export class StepMetrics {
     optimizer.paramGroups.forEach((g, i) => (m[`optim/learning_rate_group${i}`] = g.lr));
     for (const [k, v] of Object.entries(r.optimMetrics)) m[`optim/${k}`] = v;
     if (this.collectOptimMetrics(step)) {
-      for (const [k, v] of Object.entries(await (dataParallel ?? optimizer).postStepMetrics())) {
+      for (const [k, v] of Object.entries(await dataParallel.postStepMetrics())) {
         m[`optim/${k}`] = v;
       }
     }

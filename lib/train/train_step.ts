@@ -1,58 +1,49 @@
 /**
- * One optimizer step, exactly OLMo's `train_step` (spec §6.2): the device batch is split into
- * micro-batches of `device_train_microbatch_size`; each contributes
- * `(token-mean CE [+ z-loss]) / n_micro` to the loss and its gradients are summed; gradients are
- * synchronised across ranks, clipped, the LR is set and the optimizer steps.
+ * One optimizer step, exactly OLMo's `olmo/train.py` `Trainer.train_step`: the device batch is
+ * split into micro-batches of `device_train_microbatch_size`; each contributes
+ * `(token-mean CE [+ z-loss]) / n_micro` to the loss and its gradients are summed; the
+ * data-parallel strategy (`DataParallel`: local, or ZeRO over ranks) synchronises and clips
+ * them; a non-finite loss stops the step before the update; otherwise the strategy updates the
+ * parameters at the step's LR. This is the one training step of every path.
  *
  * Device traffic: every tensor is created inside a `tf.tidy`/gradient scope or disposed here,
- * and the host reads the device once per step — the loss and z-loss travel with the gradient
- * norm in the optimizer's single clipping read.
+ * and the host reads the device once per step locally — the loss and z-loss travel with the
+ * gradient norm in the optimizer's single clipping read.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { CollatedBatch } from "../data/collator.ts";
+import type {
+  AccumulatedGradients,
+  DataParallel,
+  StepResult,
+} from "../distributed/data_parallel.ts";
 import type { Olmo } from "../model/olmo.ts";
-import type { Optimizer } from "../optim/optimizer.ts";
 import { headTrainingLoss } from "./head_loss.ts";
 import { nextTokenTargets } from "./loss.ts";
-import { throwIfTestFailureRequested } from "./test_failure.ts";
-import type { ZeroDataParallel } from "./zero_data_parallel.ts";
 
 /** What `runTrainStep` needs besides the batch. */
 export interface TrainStepContext {
   /** The model (its `params` are trained). */
   model: Olmo;
-  /** The optimizer over `model.params`. */
-  optimizer: Optimizer;
-  /**
-   * ZeRO data parallelism across ranks: when set, it averages the gradients across ranks and
-   * replaces clipping and `optimizer.step` (the optimizer is then its shard optimizer). Without
-   * it the gradients are this process's own.
-   */
-  dataParallel?: ZeroDataParallel;
+  /** How gradients become an update: `LocalDataParallel`, or `ZeroDataParallel` over ranks. */
+  dataParallel: DataParallel;
   /** `device_train_microbatch_size`. */
   microBatchSize: number;
   /** `softmax_auxiliary_loss`: add PaLM's z-loss. */
   zLoss: boolean;
   /** Dropout seed of micro-batch `micro` of this step. */
   dropoutSeed(micro: number): number;
+  /**
+   * Called after the forward and backward passes of step `step` (1-based), before the
+   * gradients are synchronised; tests use it to make a rank fail mid-step.
+   */
+  afterBackward?(step: number): void;
 }
 
-/** The host-side outcome of one step. */
-export interface TrainStepResult {
-  /**
-   * The batch CE: the mean over micro-batches of each micro-batch's token-mean CE; this rank's,
-   * or the mean over ranks with `dataParallel`.
-   */
-  ce: number;
-  /** The z-loss (this rank's, or the mean over ranks), or null without the auxiliary loss. */
-  z: number | null;
-  /** Global L2 norm of the gradients before clipping. */
-  gradNorm: number;
-  /** Optimizer metrics, unprefixed (`total_grad_norm`, and per-parameter ones when collected). */
-  optimMetrics: Record<string, number>;
-}
+/** The host-side outcome of one step (see `StepResult`). */
+export type TrainStepResult = StepResult;
 
 /** Thrown when the loss is NaN or infinite; the step is not applied. */
 export class NonFiniteLossError extends Error {
@@ -76,16 +67,6 @@ function rows<T extends "int32" | "float32">(
   dtype: T,
 ): tf.Tensor2D {
   return tf.tensor2d(data.subarray(start * seqLen, (start + size) * seqLen), [size, seqLen], dtype);
-}
-
-/** A step's summed micro-batch gradients and losses, on the device. */
-export interface AccumulatedGradients {
-  /** Gradients by parameter name. */
-  grads: Map<string, tf.Tensor>;
-  /** This rank's batch CE (mean over micro-batches of each one's token-mean CE). */
-  ce: tf.Scalar;
-  /** This rank's z-loss, or null without `softmax_auxiliary_loss`. */
-  z: tf.Scalar | null;
 }
 
 /**
@@ -163,7 +144,7 @@ function accumulateScalar(sum: tf.Scalar | null, value: tf.Scalar, n: number): t
 /**
  * Runs optimizer step `step` (1-based) on `batch` with learning rate `lr`. `collectOptimMetrics`
  * asks for OLMo's per-parameter `optim/*` metrics. Throws `NonFiniteLossError` (without
- * updating anything) when the loss is not finite.
+ * updating the parameters or the optimizer's moments) when the loss is not finite.
  */
 export async function runTrainStep(
   ctx: TrainStepContext,
@@ -173,38 +154,14 @@ export async function runTrainStep(
   collectOptimMetrics = false,
 ): Promise<TrainStepResult> {
   const acc = accumulateGradients(ctx, batch);
-  throwIfTestFailureRequested(step);
-  if (ctx.dataParallel) return await ctx.dataParallel.step(acc, step, lr, collectOptimMetrics);
-  const grads = acc.grads;
-  const losses = tf.tidy(() => tf.stack([acc.ce, acc.z ?? tf.scalar(0)])); // (2,)
-  acc.ce.dispose();
-  acc.z?.dispose();
-  let clipped: Map<string, tf.Tensor>;
-  let result: TrainStepResult;
-  try {
-    const clip = await ctx.optimizer.clipGradsAndCollectMetrics(
-      grads,
-      step,
-      collectOptimMetrics,
-      [losses],
-    );
-    clipped = clip.grads;
-    const [ce, z] = clip.extra;
-    result = {
-      ce,
-      z: acc.z === null ? null : z,
-      gradNorm: clip.totalGradNorm,
-      optimMetrics: clip.metrics,
-    };
-  } finally {
-    tf.dispose([...grads.values(), losses]);
+  ctx.afterBackward?.(step);
+  const reduced = await ctx.dataParallel.reduceGradients(acc, step, collectOptimMetrics);
+  const { ce, z, gradNorm, optimMetrics } = reduced;
+  const total = ce + (z ?? 0);
+  if (!Number.isFinite(total)) {
+    reduced.discard();
+    throw new NonFiniteLossError(step, total);
   }
-  try {
-    const total = result.ce + (result.z ?? 0);
-    if (!Number.isFinite(total)) throw new NonFiniteLossError(step, total);
-    ctx.optimizer.step(clipped, lr);
-  } finally {
-    tf.dispose([...clipped.values()]);
-  }
-  return result;
+  await reduced.apply(lr);
+  return { ce, z, gradNorm, optimMetrics };
 }

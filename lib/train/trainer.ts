@@ -1,5 +1,5 @@
 /**
- * `Trainer`: OLMo's training loop (`olmo/train.py` `Trainer.fit`, spec §6.2–§6.7) on tfjs.
+ * `Trainer`: OLMo's training loop (`olmo/train.py` `Trainer.fit`) on tfjs.
  *
  * Per step: take the next device batch, advance the 1-based counters, record its dataset
  * indices (`data-indices/rank{r}.tsv.gz`), set the LR from the scheduler, run the step
@@ -11,22 +11,24 @@
  *
  * @module
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { type TrainConfig, trainConfigToYaml } from "../config/mod.ts";
 import { durationToSteps } from "../config/duration.ts";
 import { checkWasmMemory } from "../backend/memory_guard.ts";
-import { CheckpointManager } from "../checkpoint/trainer_checkpoint.ts";
+import type { LoadedCheckpoint } from "../checkpoint/trainer/load.ts";
+import { CheckpointManager } from "../checkpoint/trainer/manager.ts";
+import { checkpointDirName } from "../checkpoint/trainer/run_folder.ts";
+import {
+  applyTrainingCheckpoint,
+  readTrainingCheckpoint,
+  saveTrainingCheckpoint,
+} from "../checkpoint/trainer/training.ts";
 import type { MemMapDataset } from "../data/memmap_dataset.ts";
+import { type DataParallel, LocalDataParallel } from "../distributed/data_parallel.ts";
 import type { Communicator } from "../distributed/world.ts";
 import type { Olmo } from "../model/olmo.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { Scheduler } from "../optim/scheduler.ts";
-import {
-  applyTrainingCheckpoint,
-  readTrainingCheckpoint,
-  type RestoredCheckpoint,
-  saveTrainingCheckpoint,
-} from "./checkpointing.ts";
 import { DataIndicesWriter } from "./data_indices.ts";
 import type { LmEvaluator } from "./evaluator.ts";
 import { formatMetricsBlock } from "./format.ts";
@@ -45,7 +47,6 @@ import { StepMetrics } from "./step_metrics.ts";
 import { type CancelReason, cancelReason } from "./stopping.ts";
 import { TrainBatches } from "./train_data.ts";
 import { runTrainStep, type TrainStepContext } from "./train_step.ts";
-import type { ZeroDataParallel } from "./zero_data_parallel.ts";
 
 /** Everything the trainer is built from (`runTraining` in `run.ts` builds it the usual way). */
 export interface TrainerOptions {
@@ -53,7 +54,7 @@ export interface TrainerOptions {
   cfg: TrainConfig;
   /** The model. */
   model: Olmo;
-  /** The optimizer over `model.params`, or `dataParallel.optimizer` with ZeRO. */
+  /** The optimizer over `model.params`, or `dataParallel.optimizer` with a strategy given. */
   optimizer: Optimizer;
   /** The LR schedule (replace `trainer.scheduler` for the bolt-on warmup). */
   scheduler: Scheduler;
@@ -63,8 +64,11 @@ export interface TrainerOptions {
   evaluators?: LmEvaluator[];
   /** The process group (a `SingleProcessWorld` for one process). */
   world: Communicator;
-  /** ZeRO data parallelism (sharded optimizer state); runs every multi-rank step it is given. */
-  dataParallel?: ZeroDataParallel;
+  /**
+   * The data-parallel strategy (`ZeroDataParallel` for several ranks); default
+   * `LocalDataParallel` over `model` and `optimizer`, for one process.
+   */
+  dataParallel?: DataParallel;
   /** Log lines (rank 0's are printed by `consoleLogger`). Default: silent. */
   logger?: TrainLogger;
   /** Progress display options. */
@@ -73,6 +77,8 @@ export interface TrainerOptions {
   peakFlops?: number | null;
   /** When aborted, the run saves a sharded checkpoint and stops after the current step. */
   cancelSignal?: AbortSignal;
+  /** Called after every step's backward pass (`TrainStepContext.afterBackward`; for tests). */
+  afterBackward?: (step: number) => void;
 }
 
 /** Why `fit` returned. */
@@ -102,8 +108,8 @@ export class Trainer {
   readonly evaluators: LmEvaluator[];
   /** Saves checkpoints and keeps `latest` and the keep-N lists. */
   readonly checkpoints: CheckpointManager;
-  /** ZeRO state of a multi-rank run (its optimizer is `optimizer`). */
-  readonly dataParallel?: ZeroDataParallel;
+  /** The data-parallel strategy every step and checkpoint runs through. */
+  readonly dataParallel: DataParallel;
   /** Progress counters (1-based steps). */
   counters: TrainCounters = initialCounters();
   readonly #opts: TrainerOptions;
@@ -119,20 +125,20 @@ export class Trainer {
 
   /**
    * @throws Error when the world has several ranks but no `dataParallel`, or when
-   * `dataParallel` is given with another optimizer than its own.
+   * `dataParallel` is given with another optimizer than its own or for another world size.
    */
   constructor(opts: TrainerOptions) {
     if (opts.cfg.device_train_batch_size === null) {
       throw new Error("Trainer: derive the config first (deriveTrainConfig)");
     }
-    const zero = opts.dataParallel;
-    if (opts.world.size > 1 && zero === undefined) {
+    if (opts.world.size > 1 && opts.dataParallel === undefined) {
       throw new Error(
         `Trainer: ${opts.world.size} ranks need data parallelism: pass dataParallel ` +
           "(ZeroDataParallel.create, as runTraining does)",
       );
     }
-    if (zero !== undefined && (zero.optimizer !== opts.optimizer || zero.world !== opts.world)) {
+    const dp = opts.dataParallel ?? new LocalDataParallel(opts.model, opts.optimizer);
+    if (dp.optimizer !== opts.optimizer || dp.worldSize !== opts.world.size) {
       throw new Error("Trainer: with dataParallel, pass its optimizer and its world");
     }
     this.cfg = opts.cfg;
@@ -140,7 +146,7 @@ export class Trainer {
     this.optimizer = opts.optimizer;
     this.scheduler = opts.scheduler;
     this.evaluators = opts.evaluators ?? [];
-    this.dataParallel = opts.dataParallel;
+    this.dataParallel = dp;
     this.#opts = opts;
     this.#world = opts.world;
     this.#progress = new TrainProgress(opts.logger ?? SILENT_LOGGER, {
@@ -152,8 +158,7 @@ export class Trainer {
       cfg: opts.cfg,
       model: opts.model,
       optimizer: opts.optimizer,
-      world: opts.world,
-      dataParallel: opts.dataParallel,
+      dataParallel: dp,
       peakFlops: opts.peakFlops ?? null,
     });
     this.checkpoints = new CheckpointManager({
@@ -193,14 +198,13 @@ export class Trainer {
   async restoreCheckpoint(
     path: string,
     opts: { loadOptimizerState: boolean; resetTrainerState?: boolean; verifyOnly?: boolean },
-  ): Promise<RestoredCheckpoint> {
+  ): Promise<LoadedCheckpoint> {
     const loaded = await readTrainingCheckpoint(path, {
       rank: this.#world.rank,
       worldSize: this.#world.size,
       loadOptimizerState: opts.loadOptimizerState,
-      keepRankShard: this.dataParallel !== undefined,
     });
-    await applyTrainingCheckpoint(loaded, this, opts.loadOptimizerState);
+    await applyTrainingCheckpoint(loaded, this.dataParallel, opts.loadOptimizerState);
     if (loaded.trainer !== null && !opts.resetTrainerState) {
       this.counters = countersFromState(loaded.trainer, {
         restoreDataloader: this.cfg.restore_dataloader,
@@ -223,14 +227,9 @@ export class Trainer {
   /** Saves a sharded (`step{N}/`) or unsharded (`step{N}-unsharded/`) checkpoint now. */
   async saveCheckpoint(sharded: boolean): Promise<string> {
     await this.#indices?.flush(); // the indices of every step up to this checkpoint are on disk
-    const dir = await saveTrainingCheckpoint(this.checkpoints, sharded, {
-      model: this.model,
-      optimizer: this.optimizer,
+    const dir = await saveTrainingCheckpoint(this.checkpoints, this.dataParallel, sharded, {
       trainer: trainerStateOf(this.counters, this.#world.size, this.cfg.seed),
       configYaml: this.#configYaml,
-      rank: this.#world.rank,
-      worldSize: this.#world.size,
-      dataParallel: this.dataParallel,
     });
     this.#progress.info(`saved ${sharded ? "sharded" : "unsharded"} checkpoint to ${dir}`);
     await this.#sink?.writePlot();
@@ -271,12 +270,12 @@ export class Trainer {
   #stepContext(): TrainStepContext {
     return {
       model: this.model,
-      optimizer: this.optimizer,
       dataParallel: this.dataParallel,
       microBatchSize: this.cfg.device_train_microbatch_size,
       zLoss: this.cfg.softmax_auxiliary_loss,
       dropoutSeed: (micro) =>
         dropoutSeed(this.cfg.seed, this.counters.globalStep, this.#world.rank, micro),
+      afterBackward: this.#opts.afterBackward,
     };
   }
 
@@ -358,7 +357,8 @@ export class Trainer {
       }
       const done = reason === "max_duration" || reason === "data_exhausted";
       const lastUnsharded = this.checkpoints.unshardedCheckpoints.at(-1);
-      const savedNow = lastUnsharded?.endsWith(`step${this.counters.globalStep}-unsharded`);
+      const savedNow = lastUnsharded !== undefined &&
+        basename(lastUnsharded) === checkpointDirName(this.counters.globalStep, false);
       if (done && cfg.save_interval_unsharded !== null && !savedNow && losses.length > 0) {
         await this.saveCheckpoint(false);
       }

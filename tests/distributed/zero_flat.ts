@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { initWorld } from "../../lib/distributed/world.ts";
-import { allGatherFlat, reduceScatterFlat } from "../../lib/distributed/zero_flat.ts";
+import { allGatherFlat, reduceScatterFlat } from "../../lib/distributed/zero/flat_collectives.ts";
 
 const world = await initWorld();
 const { rank, size } = world;

@@ -12,7 +12,7 @@ import { initWorld } from "../../lib/distributed/world.ts";
 import { Olmo } from "../../lib/model/olmo.ts";
 import { createOptimizer } from "../../lib/optim/optimizer.ts";
 import { runTrainStep } from "../../lib/train/train_step.ts";
-import { ZeroDataParallel } from "../../lib/train/zero_data_parallel.ts";
+import { ZeroDataParallel } from "../../lib/distributed/zero/data_parallel.ts";
 import { makeTinyEnv, patternTokens, tinyTrainConfig } from "../_train_fixture.ts";
 
 const GLOBAL_BATCH = 4;

@@ -8,9 +8,9 @@
  *
  * @module
  */
-import type { HostDType, HostTensor, NamedHostTensors } from "../util/host_tensor.ts";
-import { ITEM_SIZE, numElements, typedArrayOf } from "../util/host_tensor.ts";
-import { writeFileAtomic } from "../util/fs.ts";
+import type { HostDType, HostTensor, NamedHostTensors } from "../../util/host_tensor.ts";
+import { ITEM_SIZE, numElements, typedArrayOf } from "../../util/host_tensor.ts";
+import { writeFileAtomic } from "../../util/fs.ts";
 
 const ST_TO_HOST: Record<string, HostDType> = {
   F32: "float32",

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { HostData, HostDType } from "../util/host_tensor.ts";
-import { ITEM_SIZE, numElements, typedArrayOf } from "../util/host_tensor.ts";
+import type { HostData, HostDType } from "../../util/host_tensor.ts";
+import { ITEM_SIZE, numElements, typedArrayOf } from "../../util/host_tensor.ts";
 
 /** A strided view into a flat storage of `dtype` elements (torch's `as_strided` arguments). */
 export interface StridedView {

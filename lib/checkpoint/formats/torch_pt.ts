@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { HostData, HostDType, HostTensor, NamedHostTensors } from "../util/host_tensor.ts";
-import { ITEM_SIZE, numElements, typedArrayOf } from "../util/host_tensor.ts";
+import type { HostData, HostDType, HostTensor, NamedHostTensors } from "../../util/host_tensor.ts";
+import { ITEM_SIZE, numElements, typedArrayOf } from "../../util/host_tensor.ts";
 import { isContiguousView, materialiseView, type StridedView } from "./strided.ts";
 import { PickleCallable, type PickleStateful, pyTypeName, unpickle } from "./pickle.ts";
 import { PickleWriter } from "./pickle_writer.ts";

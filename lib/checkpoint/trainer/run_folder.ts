@@ -1,15 +1,19 @@
 /**
- * The run folder's checkpoint layout (spec §7.1–7.2): `step{N}/` (sharded), `step{N}-unsharded/`,
- * in-progress `…-tmp/` folders, and the relative symlinks `latest` / `latest-unsharded`.
+ * The run folder's checkpoint layout, as OLMo's trainer names it (`olmo/train.py`,
+ * `olmo/util.py` `find_latest_checkpoint`): `step{N}/` (sharded), `step{N}-unsharded/`,
+ * in-progress `…-tmp/` folders, and the relative symlinks `latest` / `latest-unsharded`. This
+ * module is the one place that knows the `step{N}(-unsharded)?` naming rule; it also registers
+ * the config resolver `${path.last_checkpoint:DIR}` (`findLatestCheckpoint`).
  *
  * A checkpoint folder only ever appears under its final name by a rename of its complete `-tmp`
  * folder, so a folder named `step{N}` or `step{N}-unsharded` is always complete; a `-tmp` folder
- * left by a killed save is ignored (also by `findLatestCheckpoint` of `lib/config`) and removed
- * by the next save.
+ * left by a killed save is ignored (also by `findLatestCheckpoint`) and removed by the next save.
  *
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
+import { ConfigError } from "../../config/errors.ts";
+import { isUrl, registerResolver } from "../../config/resolvers.ts";
 
 /** Name of the symlink to the newest sharded checkpoint. */
 export const LATEST_LINK = "latest";
@@ -17,16 +21,34 @@ export const LATEST_LINK = "latest";
 export const LATEST_UNSHARDED_LINK = "latest-unsharded";
 /** Suffix of a checkpoint folder being written. */
 export const TMP_SUFFIX = "-tmp";
+/** Suffix of an unsharded checkpoint folder's name. */
+export const UNSHARDED_SUFFIX = "-unsharded";
 
-const CHECKPOINT_DIR = /^step(\d+)(-unsharded)?$/;
-const TMP_DIR = /^step\d+(-unsharded)?-tmp$/;
+const CHECKPOINT_DIR = new RegExp(`^step(\\d+)(${UNSHARDED_SUFFIX})?$`);
+const TMP_DIR = new RegExp(`^step\\d+(${UNSHARDED_SUFFIX})?${TMP_SUFFIX}$`);
 
 /** `step{N}` or `step{N}-unsharded`. */
 export function checkpointDirName(step: number, sharded: boolean): string {
   if (!Number.isSafeInteger(step) || step < 0) {
     throw new Error(`checkpoint step must be a non-negative integer, got ${step}`);
   }
-  return sharded ? `step${step}` : `step${step}-unsharded`;
+  return sharded ? `step${step}` : `step${step}${UNSHARDED_SUFFIX}`;
+}
+
+/** True when a folder's name marks it unsharded (`…-unsharded`), whatever precedes the suffix. */
+export function hasUnshardedName(dir: string): boolean {
+  return basename(dir).endsWith(UNSHARDED_SUFFIX);
+}
+
+/**
+ * The unsharded folder name for the sharded checkpoint `dir`: `<parent>/step{N}-unsharded` for
+ * `<parent>/step{N}`, the name restore and `findLatestCheckpoint` recognise; null when `dir`'s
+ * name is not `step{N}`.
+ */
+export function defaultUnshardedDir(dir: string): string | null {
+  const parsed = parseCheckpointDirName(basename(dir));
+  if (!parsed?.sharded) return null;
+  return join(dirname(dir), checkpointDirName(parsed.step, false));
 }
 
 /** Parses a complete checkpoint folder name; null for anything else (including `-tmp`). */
@@ -151,3 +173,54 @@ export async function isCheckpointOf(saveFolder: string, path: string): Promise<
     throw e;
   }
 }
+
+/** True when `path` is a directory (following symlinks). */
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * OLMo's `find_latest_checkpoint`: the `stepN` or `stepN-unsharded` folder in `dir` with the
+ * highest N; the sharded one wins a tie. Null when there is none (or `dir` does not exist).
+ * `file://` URLs are read as local paths; other URLs are not supported.
+ */
+export async function findLatestCheckpoint(dir: string): Promise<string | null> {
+  if (dir.startsWith("file://")) return findLatestCheckpoint(dir.slice("file://".length));
+  if (isUrl(dir)) {
+    throw new ConfigError(
+      `cannot look for checkpoints in '${dir}': only local folders are supported`,
+    );
+  }
+  let best: { step: number; sharded: boolean; name: string } | null = null;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      const parsed = parseCheckpointDirName(entry.name);
+      if (parsed === null) continue;
+      if (!entry.isDirectory && !(entry.isSymlink && (await isDir(join(dir, entry.name))))) {
+        continue;
+      }
+      const { step, sharded } = parsed;
+      if (best === null || step > best.step || (step === best.step && sharded && !best.sharded)) {
+        best = { step, sharded, name: entry.name };
+      }
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+  return best === null ? null : join(dir, best.name);
+}
+
+registerResolver("path.last_checkpoint", async (args, ctx) => {
+  if (args.length !== 1) {
+    throw new Error(`path.last_checkpoint takes one folder; got ${args.length} arguments`);
+  }
+  const latest = await findLatestCheckpoint(args[0]);
+  if (latest !== null) return latest;
+  if (ctx.validatePaths) throw new Error(`could not find a latest checkpoint at '${args[0]}'`);
+  return "";
+});

@@ -1,8 +1,8 @@
 /**
  * Sharded checkpoints (`step{N}/`): each rank writes its own slice of the state, ZeRO style.
  *
- * All parameters are flattened, in `ShardLayout.params` order, into one float32 vector; rank r
- * owns the contiguous range `layout.ranks[r]` of it, and the per-element optimizer state
+ * All parameters are flattened, in `layout.params` order (a ZeRO `FlatLayout`), into one float32
+ * vector; rank r owns the contiguous range `layout.ranks[r]` of it, and the per-element optimizer state
  * (`exp_avg`, `exp_avg_sq`) is sliced the same way. Files:
  *
  * | file | contents |
@@ -20,226 +20,64 @@
  * @module
  */
 import { join } from "node:path";
-import type { HostTensor, NamedHostTensors } from "../util/host_tensor.ts";
-import { numElements, toFloat32 } from "../util/host_tensor.ts";
-import { writeFileAtomic } from "../util/fs.ts";
-import type { OptimizerStateDict } from "../optim/optimizer_state.ts";
-import { splitStateName } from "../optim/optimizer_state.ts";
-import type { ParamGroup } from "../optim/param_groups.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
-import type { TrainerState } from "./trainer_checkpoint_state.ts";
-import { parseTrainerState } from "./trainer_checkpoint_state.ts";
-import { CHECKPOINT_FORMAT_VERSION } from "./trainer_checkpoint_unsharded.ts";
+import { type FlatLayout, flatLayout, type ShardRange } from "../../distributed/zero/layout.ts";
+import type { ShardState } from "../../distributed/zero/state.ts";
+import type { ParamGroup } from "../../optim/param_groups.ts";
+import { writeFileAtomic } from "../../util/fs.ts";
+import type { NamedHostTensors } from "../../util/host_tensor.ts";
+import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
+import type { TrainerState } from "./state.ts";
+import { parseTrainerState } from "./state.ts";
+import { CHECKPOINT_FORMAT_VERSION } from "./unsharded.ts";
 
 /** `format` of `metadata.json`. */
 export const SHARDED_FORMAT = "olmo-ts-sharded";
 /** Sharded checkpoint metadata file. */
 export const SHARD_METADATA_FILE = "metadata.json";
 
-/** How the flattened parameters are split across ranks. */
-export interface ShardLayout {
-  /** Parameters in flattening order, with their full shapes. */
-  params: { name: string; shape: number[] }[];
-  /** Each rank's `[start, end)` in the flattened vector: contiguous, covering all elements. */
-  ranks: { start: number; end: number }[];
-}
-
-/** One rank's part of a sharded checkpoint. */
-export interface RankShard {
-  /** This rank. */
-  rank: number;
-  /** Elements `layout.ranks[rank]` of the flattened parameters. */
-  params: Float32Array;
-  /** The same range of each per-element optimizer state (`exp_avg`, ...); empty if none. */
-  optimElements: Map<string, Float32Array>;
-  /** Scalar optimizer state by parameter (`step`, `grad_norm_exp_avg`); replicated on all ranks. */
-  optimScalars: Record<string, Record<string, number>>;
-  /** Parameters that have per-element optimizer state (the others' slices are zeros). */
-  optimElementParams: string[];
-  /** Optimizer param groups; null for a checkpoint without optimizer state. */
-  paramGroups: ParamGroup[] | null;
+/** One rank's part of a sharded checkpoint: its `ShardState` and its own trainer state. */
+export interface RankShard extends ShardState {
   /** This rank's trainer state (its own RNG state included). */
   trainer: TrainerState;
 }
 
-/** Element offset of each parameter in the flattened vector, and the total. */
-export function layoutOffsets(layout: ShardLayout): { offsets: number[]; numel: number } {
-  const offsets: number[] = [];
-  let numel = 0;
-  for (const p of layout.params) {
-    offsets.push(numel);
-    numel += numElements(p.shape);
-  }
-  return { offsets, numel };
+/** The `layout` of `metadata.json`: parameter names and shapes, and each rank's range. */
+function layoutJson(layout: FlatLayout): unknown {
+  return {
+    params: layout.params.map((p) => ({ name: p.name, shape: p.shape })),
+    ranks: layout.ranks.map((r) => ({ start: r.start, end: r.end })),
+  };
 }
 
 /**
- * An even ZeRO-style split of `params` (flattened in the given order) over `worldSize` ranks:
- * rank r owns `[r·⌈n/w⌉, min((r+1)·⌈n/w⌉, n))`.
+ * Checks a `layout` read from disk: the parameters, and rank ranges that are exactly the even
+ * split `flatLayout` makes over as many ranks. @throws Error naming `source` and the problem.
  */
-export function buildShardLayout(
-  params: Iterable<[string, { shape: readonly number[] }]>,
-  worldSize: number,
-): ShardLayout {
-  if (!Number.isInteger(worldSize) || worldSize < 1) {
-    throw new Error(`world size must be a positive integer, got ${worldSize}`);
-  }
-  const list = [...params].map(([name, t]) => ({ name, shape: [...t.shape] }));
-  const { numel } = layoutOffsets({ params: list, ranks: [] });
-  const per = Math.ceil(numel / worldSize);
-  const ranks = Array.from({ length: worldSize }, (_, r) => ({
-    start: Math.min(r * per, numel),
-    end: Math.min((r + 1) * per, numel),
-  }));
-  return { params: list, ranks };
-}
-
-/** Checks a layout read from disk. @throws Error naming `source` and the problem. */
-export function validateShardLayout(layout: unknown, source: string): ShardLayout {
-  const l = layout as ShardLayout;
+export function parseShardLayout(json: unknown, source: string): FlatLayout {
+  const l = json as { params?: { name?: unknown; shape?: unknown }[]; ranks?: unknown[] } | null;
   const ok = l !== null && typeof l === "object" && Array.isArray(l.params) &&
-    Array.isArray(l.ranks) &&
+    Array.isArray(l.ranks) && l.ranks.length > 0 &&
     l.params.every((p) =>
       typeof p?.name === "string" && Array.isArray(p.shape) &&
       p.shape.every((d) => Number.isInteger(d) && d >= 0)
     );
   if (!ok) throw new Error(`${source}: "layout" must be {params: [{name, shape}], ranks: [...]}`);
-  const { numel } = layoutOffsets(l);
-  let at = 0;
-  for (const [r, range] of l.ranks.entries()) {
-    if (range?.start !== at || !Number.isInteger(range.end) || range.end < at) {
-      throw new Error(
-        `${source}: rank ${r}'s range ${JSON.stringify(range)} does not start at ${at}`,
-      );
-    }
-    at = range.end;
+  const params = l!.params!.map((p) => [p.name as string, { shape: p.shape as number[] }] as const);
+  let layout: FlatLayout;
+  try {
+    layout = flatLayout(params, l!.ranks!.length);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
   }
-  if (at !== numel || l.ranks.length === 0) {
-    throw new Error(`${source}: rank ranges cover ${at} of ${numel} parameter elements`);
+  const pairs = (ranks: readonly unknown[]) =>
+    JSON.stringify(ranks.map((r) => [(r as ShardRange)?.start, (r as ShardRange)?.end]));
+  if (pairs(l!.ranks!) !== pairs(layout.ranks)) {
+    throw new Error(
+      `${source}: rank ranges ${pairs(l!.ranks!)} are not the even split of ${layout.numel} ` +
+        `parameter elements over ${layout.worldSize} ranks (${pairs(layout.ranks)})`,
+    );
   }
-  return l;
-}
-
-/** Per-element optimizer state keys present in `optim` (tensors with their parameter's shape). */
-function elementKeysOf(optim: OptimizerStateDict | null, shapes: Map<string, number[]>): string[] {
-  const keys = new Set<string>();
-  for (const [name, t] of optim?.state ?? []) {
-    const [param, key] = splitStateName(name);
-    if (t.shape.length > 0 && JSON.stringify(t.shape) === JSON.stringify(shapes.get(param))) {
-      keys.add(key);
-    }
-  }
-  return [...keys].sort();
-}
-
-/**
- * Cuts rank `rank`'s shard out of full state dicts (a single process saving a sharded
- * checkpoint, or tests). Parameters must be float32 and listed by `layout`.
- * @throws Error naming the tensor for a missing parameter or a shape mismatch.
- */
-export function shardStateDicts(
-  model: NamedHostTensors,
-  optim: OptimizerStateDict | null,
-  layout: ShardLayout,
-  rank: number,
-  trainer: TrainerState,
-): RankShard {
-  const { offsets } = layoutOffsets(layout);
-  const { start, end } = layout.ranks[rank];
-  const shapes = new Map(layout.params.map((p) => [p.name, p.shape]));
-  const flatSlice = (get: (name: string) => HostTensor | undefined, what: string) => {
-    const out = new Float32Array(end - start);
-    layout.params.forEach((p, i) => {
-      const lo = Math.max(start, offsets[i]);
-      const hi = Math.min(end, offsets[i] + numElements(p.shape));
-      if (lo >= hi) return;
-      const t = get(p.name);
-      if (!t) return;
-      if (JSON.stringify(t.shape) !== JSON.stringify(p.shape)) {
-        throw new Error(
-          `${what} "${p.name}" has shape ${JSON.stringify(t.shape)}, layout says ${
-            JSON.stringify(p.shape)
-          }`,
-        );
-      }
-      out.set(toFloat32(t).subarray(lo - offsets[i], hi - offsets[i]), lo - start);
-    });
-    return out;
-  };
-  for (const p of layout.params) {
-    if (!model.has(p.name)) throw new Error(`model state has no parameter "${p.name}"`);
-  }
-  const params = flatSlice((n) => model.get(n), "parameter");
-  const optimElements = new Map<string, Float32Array>();
-  for (const key of elementKeysOf(optim, shapes)) {
-    optimElements.set(key, flatSlice((n) => optim!.state.get(`${n}.${key}`), `optimizer ${key}`));
-  }
-  const optimScalars: Record<string, Record<string, number>> = {};
-  const withElements = new Set<string>();
-  for (const [name, t] of optim?.state ?? []) {
-    const [param, key] = splitStateName(name);
-    if (!shapes.has(param)) throw new Error(`optimizer state "${name}" names no parameter`);
-    if (t.shape.length === 0) (optimScalars[param] ??= {})[key] = toFloat32(t)[0];
-    else withElements.add(param);
-  }
-  return {
-    rank,
-    params,
-    optimElements,
-    optimScalars,
-    optimElementParams: layout.params.map((p) => p.name).filter((n) => withElements.has(n)),
-    paramGroups: optim ? optim.paramGroups : null,
-    trainer,
-  };
-}
-
-/**
- * Reassembles full state dicts from every rank's shard (in rank order).
- * @throws Error when a shard's size does not match the layout.
- */
-export function unshardRankShards(
-  layout: ShardLayout,
-  shards: readonly RankShard[],
-): { model: NamedHostTensors; optim: OptimizerStateDict | null } {
-  const { offsets, numel } = layoutOffsets(layout);
-  const gather = (get: (s: RankShard) => Float32Array | undefined, what: string) => {
-    const flat = new Float32Array(numel);
-    shards.forEach((s, r) => {
-      const { start, end } = layout.ranks[r];
-      const part = get(s);
-      if (!part || part.length !== end - start) {
-        throw new Error(
-          `rank ${r} shard: ${what} has ${part?.length ?? 0} elements, expected ${end - start}`,
-        );
-      }
-      flat.set(part, start);
-    });
-    return flat;
-  };
-  const split = (flat: Float32Array, i: number): HostTensor => {
-    const shape = layout.params[i].shape;
-    const data = flat.slice(offsets[i], offsets[i] + numElements(shape));
-    return { dtype: "float32", shape: [...shape], data };
-  };
-  const flatParams = gather((s) => s.params, "params");
-  const model: NamedHostTensors = new Map();
-  layout.params.forEach((p, i) => model.set(p.name, split(flatParams, i)));
-  const first = shards[0];
-  if (first.paramGroups === null) return { model, optim: null };
-  const state: NamedHostTensors = new Map();
-  const elements = new Map(
-    [...first.optimElements.keys()].map((k) => [k, gather((s) => s.optimElements.get(k), k)]),
-  );
-  const withElements = new Set(first.optimElementParams);
-  layout.params.forEach((p, i) => {
-    if (withElements.has(p.name)) {
-      for (const [key, flat] of elements) state.set(`${p.name}.${key}`, split(flat, i));
-    }
-    for (const [key, v] of Object.entries(first.optimScalars[p.name] ?? {})) {
-      state.set(`${p.name}.${key}`, { dtype: "float32", shape: [], data: Float32Array.of(v) });
-    }
-  });
-  return { model, optim: { state, paramGroups: first.paramGroups } };
+  return layout;
 }
 
 /** `rank{r}.safetensors` and `rank{r}.json` names. */
@@ -250,7 +88,7 @@ export function rankFileNames(rank: number): { tensors: string; json: string } {
 /** Writes one rank's files into the (temporary) checkpoint folder `dir`. */
 export async function writeRankShard(
   dir: string,
-  layout: ShardLayout,
+  layout: FlatLayout,
   shard: RankShard,
 ): Promise<void> {
   const { start, end } = layout.ranks[shard.rank];
@@ -289,14 +127,14 @@ export async function writeRankShard(
 /** Writes `metadata.json` (rank 0's job). */
 export async function writeShardMetadata(
   dir: string,
-  layout: ShardLayout,
+  layout: FlatLayout,
   optimElementKeys: readonly string[],
 ): Promise<void> {
   const meta = {
     format: SHARDED_FORMAT,
     format_version: CHECKPOINT_FORMAT_VERSION,
     world_size: layout.ranks.length,
-    layout,
+    layout: layoutJson(layout),
     optim_element_keys: [...optimElementKeys],
   };
   await writeFileAtomic(join(dir, SHARD_METADATA_FILE), JSON.stringify(meta));
@@ -307,7 +145,7 @@ export interface ShardMetadata {
   /** Processes that wrote the checkpoint. */
   worldSize: number;
   /** The shard layout. */
-  layout: ShardLayout;
+  layout: FlatLayout;
   /** Per-element optimizer state keys stored in every rank file. */
   optimElementKeys: string[];
 }
@@ -327,7 +165,7 @@ export async function readShardMetadata(dir: string): Promise<ShardMetadata> {
         `(format ${JSON.stringify(meta?.format)}, version ${JSON.stringify(meta?.format_version)})`,
     );
   }
-  const layout = validateShardLayout(meta.layout, path);
+  const layout = parseShardLayout(meta.layout, path);
   const keys = meta.optim_element_keys;
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) {
     throw new Error(`${path}: "optim_element_keys" must be a list of strings`);

@@ -1,54 +1,29 @@
 /**
- * The trainer's side of checkpointing: turning the live model, optimizer and counters into a
- * checkpoint through `CheckpointManager` (spec §6.6, §7.2), and reading one back from a folder,
- * a `latest` link or a URL (spec §6.7) as full host state dicts.
+ * Checkpoints of a live training run (OLMo's `Trainer.save_checkpoint` / `restore_checkpoint`):
+ * the model and optimizer state of the run's data-parallel strategy (`DataParallel`: local or
+ * ZeRO) saved through a `CheckpointManager`, and a checkpoint read back from a folder, a
+ * `latest` link or a URL and put into that strategy.
  *
- * With ZeRO data parallelism (`ZeroDataParallel`) each rank writes the shard it owns, an
- * unsharded save gathers the optimizer state for rank 0, and a sharded checkpoint restores from
- * this rank's own file. Without it every rank holds the full state: a sharded save cuts this
- * rank's shard out of it, and restoring a sharded checkpoint written by several ranks reads every
- * rank's file and reassembles the full state. `applyTrainingCheckpoint` puts what was read into
- * the live model and optimizer (or the ZeRO shards).
+ * The strategy decides what a rank stores: one process the full state (a sharded save is then a
+ * one-rank checkpoint), ZeRO each rank its own shard (sharded) or the gathered full state
+ * (unsharded, written by rank 0). A sharded checkpoint restores only at the world size that
+ * wrote it: each rank reads its own file.
  *
  * @module
  */
 import { dirname } from "node:path";
-import type { CheckpointManager, ShardedSaveContents } from "../checkpoint/trainer_checkpoint.ts";
-import { loadCheckpoint } from "../checkpoint/trainer_checkpoint.ts";
-import type { TrainerState } from "../checkpoint/trainer_checkpoint_state.ts";
-import {
-  buildShardLayout,
-  type RankShard,
-  readRankShard,
-  readShardMetadata,
-  type ShardLayout,
-  shardStateDicts,
-  unshardRankShards,
-} from "../checkpoint/trainer_checkpoint_sharded.ts";
-import type { UnshardedContents } from "../checkpoint/trainer_checkpoint_unsharded.ts";
-import { isUrl, resolveResource, ResourceNotFoundError } from "../checkpoint/remote.ts";
-import type { Olmo } from "../model/olmo.ts";
-import type { Optimizer } from "../optim/optimizer.ts";
-import type { OptimizerStateDict } from "../optim/optimizer_state.ts";
-import type { NamedHostTensors } from "../util/host_tensor.ts";
-import { zeroFullOptimizerState, zeroRankShard } from "./zero_checkpoint.ts";
-import type { ZeroDataParallel } from "./zero_data_parallel.ts";
+import type { DataParallel } from "../../distributed/data_parallel.ts";
+import { isUrl, resolveResource, ResourceNotFoundError } from "../remote.ts";
+import { type LoadedCheckpoint, loadCheckpoint } from "./load.ts";
+import type { CheckpointManager } from "./manager.ts";
+import type { TrainerState } from "./state.ts";
 
-/** What a save needs. */
+/** What a save stores besides the strategy's state. */
 export interface SaveInputs {
-  /** The model. */
-  model: Olmo;
-  /** The optimizer. */
-  optimizer: Optimizer;
   /** The trainer state to store (its checkpoint lists are filled in by the manager). */
   trainer: TrainerState;
   /** `config.yaml` text. */
   configYaml: string;
-  /** This rank and the world size. */
-  rank: number;
-  worldSize: number;
-  /** ZeRO state of a multi-rank run (its optimizer is `optimizer`). */
-  dataParallel?: ZeroDataParallel;
 }
 
 /**
@@ -58,59 +33,19 @@ export interface SaveInputs {
  */
 export async function saveTrainingCheckpoint(
   manager: CheckpointManager,
+  dataParallel: DataParallel,
   sharded: boolean,
   inputs: SaveInputs,
 ): Promise<string> {
   const step = inputs.trainer.global_step;
-  const zero = inputs.dataParallel;
-  if (zero !== undefined && sharded) {
-    const shard = await zeroRankShard(zero, inputs.trainer);
-    return await manager.saveSharded(step, {
-      layout: zero.checkpointLayout(),
-      shard,
-      config: inputs.configYaml,
-    });
+  const state = await dataParallel.checkpointState(sharded);
+  const config = inputs.configYaml;
+  if ("shard" in state) {
+    const shard = { ...state.shard, trainer: inputs.trainer };
+    return await manager.saveSharded(step, { layout: state.layout, shard, config });
   }
-  if (zero !== undefined) {
-    // Rank 0 writes the files; every rank takes part in gathering the optimizer state.
-    const optim = await zeroFullOptimizerState(zero);
-    const model = inputs.rank === 0 ? await inputs.model.stateDict() : new Map();
-    const contents = { model, optim, trainer: inputs.trainer, config: inputs.configYaml };
-    return await manager.saveUnsharded(step, contents);
-  }
-  const full: UnshardedContents = {
-    model: await inputs.model.stateDict(),
-    optim: await inputs.optimizer.stateDict(),
-    trainer: inputs.trainer,
-    config: inputs.configYaml,
-  };
-  if (!sharded) return await manager.saveUnsharded(step, full);
-  if (inputs.worldSize === 1) return await manager.saveSharded(step, full);
-  const layout = buildShardLayout(full.model, inputs.worldSize);
-  const shard = shardStateDicts(full.model, full.optim, layout, inputs.rank, full.trainer);
-  const contents: ShardedSaveContents = { layout, shard, config: inputs.configYaml };
-  return await manager.saveSharded(step, contents);
-}
-
-/** A checkpoint read back as full state. */
-export interface RestoredCheckpoint {
-  /** The local folder read (the download cache for URLs). */
-  dir: string;
-  /** `olmo-ts`, or `olmo-torch` for OLMo's own `model.pt` folders. */
-  format: "olmo-ts" | "olmo-torch";
-  /** True for a sharded checkpoint. */
-  sharded: boolean;
-  /** Parameters by OLMo name; null when `rankShard` holds this rank's shard instead. */
-  model: NamedHostTensors | null;
-  /** Optimizer state, or null when not requested. */
-  optim: OptimizerStateDict | null;
-  /** Trainer state, or null when the checkpoint has none (model-only, OLMo's). */
-  trainer: TrainerState | null;
-  /**
-   * This rank's file of a sharded checkpoint of several ranks, when `keepRankShard` was asked
-   * (a ZeRO run restores it directly); null otherwise.
-   */
-  rankShard: { layout: ShardLayout; shard: RankShard } | null;
+  const full = { model: state.model, optim: state.optim, trainer: inputs.trainer, config };
+  return sharded ? await manager.saveSharded(step, full) : await manager.saveUnsharded(step, full);
 }
 
 /** Files fetched from a remote unsharded checkpoint: required ones throw when missing. */
@@ -142,86 +77,33 @@ async function downloadUnsharded(url: string, loadOptimizerState: boolean): Prom
 /**
  * Reads a checkpoint for this rank: a local folder (or `latest` link), or a URL of an unsharded
  * one (downloaded into the cache first). `loadOptimizerState: false` is what
- * `reset_optimizer_state` does, and is required for OLMo's `model.pt` folders. A sharded
- * checkpoint of several ranks is reassembled into the full state, unless `keepRankShard`: then
- * only this rank's file is read, into `rankShard`.
+ * `reset_optimizer_state` does, and is required for OLMo's `model.pt` folders.
  * @throws Error naming the folder when it cannot be restored (see `loadCheckpoint`).
  */
 export async function readTrainingCheckpoint(
   path: string,
-  opts: { rank: number; worldSize: number; loadOptimizerState: boolean; keepRankShard?: boolean },
-): Promise<RestoredCheckpoint> {
+  opts: { rank: number; worldSize: number; loadOptimizerState: boolean },
+): Promise<LoadedCheckpoint> {
   const local = isUrl(path) && !path.toLowerCase().startsWith("file://")
     ? await downloadUnsharded(path, opts.loadOptimizerState)
     : path.replace(/^file:\/\//i, "");
-  const loaded = await loadCheckpoint(local, opts);
-  let model = loaded.model;
-  let optim = loaded.optim;
-  if (model === null && opts.keepRankShard && loaded.layout !== null && loaded.shard !== null) {
-    return {
-      dir: loaded.dir,
-      format: loaded.format,
-      sharded: true,
-      model: null,
-      optim: null,
-      trainer: loaded.trainer,
-      rankShard: { layout: loaded.layout, shard: loaded.shard },
-    };
-  }
-  if (model === null) {
-    // A sharded checkpoint of several ranks: every rank reassembles the full state.
-    const meta = await readShardMetadata(loaded.dir);
-    const shards = [];
-    for (let r = 0; r < meta.worldSize; r++) shards.push(await readRankShard(loaded.dir, meta, r));
-    if (!opts.loadOptimizerState) { for (const s of shards) s.paramGroups = null; }
-    ({ model, optim } = unshardRankShards(meta.layout, shards));
-  }
-  return {
-    dir: loaded.dir,
-    format: loaded.format,
-    sharded: loaded.sharded,
-    model,
-    optim: opts.loadOptimizerState ? optim : null,
-    trainer: loaded.trainer,
-    rankShard: null,
-  };
-}
-
-/** What a restored checkpoint is put into. */
-export interface RestoreTarget {
-  /** The model. */
-  model: Olmo;
-  /** The optimizer (ZeRO's shard optimizer with `dataParallel`). */
-  optimizer: Optimizer;
-  /** ZeRO state of a multi-rank run. */
-  dataParallel?: ZeroDataParallel;
+  return await loadCheckpoint(local, opts);
 }
 
 /**
- * Loads the weights of `loaded` into the model and, when it holds optimizer state and
- * `loadOptimizerState`, that state into the optimizer; with ZeRO, this rank's shard (or its slice
- * of the full state).
+ * Puts the weights of `loaded` and, when it holds optimizer state and `loadOptimizerState`,
+ * that state into the run's strategy: the full state, or this rank's shard of a multi-rank
+ * sharded checkpoint. Every rank calls it.
  * @throws Error naming the checkpoint folder when a tensor is missing or of the wrong shape.
  */
 export async function applyTrainingCheckpoint(
-  loaded: RestoredCheckpoint,
-  target: RestoreTarget,
+  loaded: LoadedCheckpoint,
+  dataParallel: DataParallel,
   loadOptimizerState: boolean,
 ): Promise<void> {
-  const zero = target.dataParallel;
-  if (loaded.rankShard !== null) {
-    if (zero === undefined) throw new Error(`${loaded.dir}: a rank shard needs ZeRO state`);
-    const { layout, shard } = loaded.rankShard;
-    await zero.loadRankShard(layout, shard, loaded.dir, loadOptimizerState);
-    return;
+  if (loaded.model !== null) {
+    await dataParallel.loadFullState(loaded.model, loaded.optim, loaded.dir);
+  } else {
+    await dataParallel.loadShardState(loaded.layout!, loaded.shard!, loaded.dir, loadOptimizerState);
   }
-  try {
-    target.model.loadStateDict(loaded.model!);
-  } catch (e) {
-    throw new Error(`${loaded.dir}: ${(e as Error).message}`);
-  }
-  if (zero !== undefined) {
-    await zero.syncFromModel();
-    if (loaded.optim !== null) zero.loadFullOptimizerState(loaded.optim, loaded.dir);
-  } else if (loaded.optim !== null) target.optimizer.loadStateDict(loaded.optim, loaded.dir);
 }

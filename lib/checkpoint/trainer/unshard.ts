@@ -9,21 +9,23 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
-import type { NamedHostTensors } from "../util/host_tensor.ts";
-import { pathExists } from "../util/fs.ts";
-import type { OptimizerStateDict } from "../optim/optimizer_state.ts";
-import { checkpointDirName, parseCheckpointDirName, TMP_SUFFIX } from "./run_folder.ts";
-import type { TrainerState } from "./trainer_checkpoint_state.ts";
-import type { RankShard, ShardMetadata } from "./trainer_checkpoint_sharded.ts";
+import { join, resolve } from "node:path";
+import type { OptimizerStateDict } from "../../optim/optimizer_state.ts";
+import { pathExists } from "../../util/fs.ts";
+import type { NamedHostTensors } from "../../util/host_tensor.ts";
+import { detectCheckpointLayout } from "./detect.ts";
+import { commitTmpDir, isNonEmptyDir, removeIfExists, TMP_SUFFIX } from "./run_folder.ts";
+import { unshardRankShards } from "./shard_state.ts";
 import {
   rankFileNames,
+  type RankShard,
   readRankShard,
   readShardMetadata,
   SHARD_METADATA_FILE,
-  unshardRankShards,
-} from "./trainer_checkpoint_sharded.ts";
-import { CONFIG_FILE, MODEL_FILE, OLMO_MODEL_FILE } from "./trainer_checkpoint_unsharded.ts";
+  type ShardMetadata,
+} from "./sharded.ts";
+import type { TrainerState } from "./state.ts";
+import { CONFIG_FILE, MODEL_FILE, OLMO_MODEL_FILE, writeUnshardedFiles } from "./unsharded.ts";
 
 /** Options of `readShardedCheckpoint` and `unshardCheckpoint`. */
 export interface ReadShardedOptions {
@@ -46,43 +48,18 @@ export interface JoinedShardedCheckpoint {
 }
 
 /**
- * The unsharded folder name for the sharded checkpoint `dir`: `<parent>/step{N}-unsharded` for
- * `<parent>/step{N}`, the name restore dispatch and `findLatestCheckpoint` recognise; null when
- * `dir`'s name is not `step{N}`.
- */
-export function defaultUnshardedDir(dir: string): string | null {
-  const parsed = parseCheckpointDirName(basename(dir));
-  if (!parsed?.sharded) return null;
-  return join(dirname(dir), checkpointDirName(parsed.step, false));
-}
-
-/**
- * Checks that `dir` is a complete olmo-ts sharded checkpoint: `metadata.json` and both files of
- * every rank it lists, and no rank files beyond its world size. Returns the metadata.
+ * Checks that `dir` is a complete olmo-ts sharded checkpoint (`detectCheckpointLayout`):
+ * `metadata.json` and both files of every rank it lists, and no rank files beyond its world
+ * size. Returns the metadata.
  * @throws Error naming the folder and what is wrong: not a folder, an interrupted save (`-tmp`),
  *   an unsharded or OLMo (PyTorch) checkpoint, corrupt metadata, or the missing rank files.
  */
 export async function checkShardedCheckpointFiles(dir: string): Promise<ShardMetadata> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(dir);
-  } catch (e) {
-    throw new Error(`checkpoint folder ${dir} cannot be opened: ${(e as Error).message}`);
-  }
-  if (!info.isDirectory) throw new Error(`${dir} is not a checkpoint folder (not a directory)`);
-  if (dir.endsWith(TMP_SUFFIX)) {
-    throw new Error(`${dir} is an incomplete checkpoint (a save was interrupted)`);
-  }
-  if (!(await pathExists(join(dir, SHARD_METADATA_FILE)))) {
+  if ((await detectCheckpointLayout(dir)) !== "olmo-ts-sharded") {
     for (const weights of [MODEL_FILE, OLMO_MODEL_FILE]) {
       if (await pathExists(join(dir, weights))) {
         throw new Error(`${dir} is already an unsharded checkpoint (it has ${weights})`);
       }
-    }
-    if (await pathExists(join(dir, "rank0.pt"))) {
-      throw new Error(
-        `${dir} is an OLMo (PyTorch) sharded checkpoint; unshard it with OLMo's scripts/unshard.py`,
-      );
     }
     throw new Error(`${dir} is not a sharded olmo-ts checkpoint: it has no ${SHARD_METADATA_FILE}`);
   }
@@ -143,4 +120,33 @@ export async function readShardedCheckpoint(
   const configPath = join(dir, CONFIG_FILE);
   const configYaml = (await pathExists(configPath)) ? await Deno.readTextFile(configPath) : null;
   return { worldSize: meta.worldSize, model, optim, trainer: trainer as TrainerState, configYaml };
+}
+
+/**
+ * Converts the sharded checkpoint `inDir` (written at any world size) into an unsharded one at
+ * `outDir` (name it `step{N}-unsharded`, `defaultUnshardedDir`, so restore and
+ * `findLatestCheckpoint` recognise it), like OLMo's `scripts/unshard.py`: all ranks' shards are
+ * joined, the trainer state is rank 0's without its RNG state, and `config.yaml` is copied;
+ * `modelOnly` leaves the optimizer state out. Written to `outDir-tmp` first, then renamed.
+ * @throws Error when `outDir` is `inDir` or exists and is not empty (unless `overwrite`), or a
+ *   rank file is missing, inconsistent or corrupt (checked before anything is written).
+ */
+export async function unshardCheckpoint(
+  inDir: string,
+  outDir: string,
+  overwrite = false,
+  opts: ReadShardedOptions = {},
+): Promise<void> {
+  if (resolve(inDir) === resolve(outDir)) {
+    throw new Error(`the unsharded output ${outDir} must differ from the input folder`);
+  }
+  if (!overwrite && (await isNonEmptyDir(outDir))) {
+    throw new Error(`${outDir} exists and is not empty (pass overwrite to replace it)`);
+  }
+  const { model, optim, trainer, configYaml } = await readShardedCheckpoint(inDir, opts);
+  const tmp = `${resolve(outDir)}${TMP_SUFFIX}`;
+  await removeIfExists(tmp);
+  await Deno.mkdir(tmp, { recursive: true });
+  await writeUnshardedFiles(tmp, { model, optim, trainer, config: configYaml ?? undefined });
+  await commitTmpDir(tmp, outDir);
 }

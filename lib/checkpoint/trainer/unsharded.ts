@@ -15,14 +15,14 @@
  * @module
  */
 import { join } from "node:path";
-import type { NamedHostTensors } from "../util/host_tensor.ts";
-import { pathExists, writeFileAtomic } from "../util/fs.ts";
-import type { OptimizerStateDict } from "../optim/optimizer_state.ts";
-import type { ParamGroup } from "../optim/param_groups.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
-import { readTorchStateDict } from "./torch_pt.ts";
-import type { TrainerState } from "./trainer_checkpoint_state.ts";
-import { readTrainerState } from "./trainer_checkpoint_state.ts";
+import type { NamedHostTensors } from "../../util/host_tensor.ts";
+import { pathExists, writeFileAtomic } from "../../util/fs.ts";
+import type { OptimizerStateDict } from "../../optim/optimizer_state.ts";
+import type { ParamGroup } from "../../optim/param_groups.ts";
+import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
+import { readTorchStateDict } from "../formats/torch_pt.ts";
+import type { TrainerState } from "./state.ts";
+import { readTrainerState } from "./state.ts";
 
 /** Version of the olmo-ts checkpoint layout, written into `optim.json` and `metadata.json`. */
 export const CHECKPOINT_FORMAT_VERSION = 1;

@@ -1,5 +1,6 @@
 /**
- * ZeRO data parallelism over a {@link Communicator} (OLMo trains with FSDP; spec §8):
+ * ZeRO data parallelism over a {@link Communicator} (OLMo trains with FSDP), the multi-rank
+ * `DataParallel` strategy:
  *
  * - every parameter is laid end to end in one padded flat buffer (model order), and rank r owns
  *   the contiguous range `[r·S, (r+1)·S)`: the same range a sharded checkpoint stores for it;
@@ -13,52 +14,40 @@
  * - the updated ranges are all-gathered into the model's full parameters before the next forward.
  *
  * Between steps every rank keeps the full parameters (the model's variables; ZeRO stage 2).
- * World size 1 does not use this class: the trainer's local optimizer is the fast path.
+ * World size 1 does not need this class: `LocalDataParallel` is the fast path.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  buildShardLayout,
-  type RankShard,
-  type ShardLayout,
-} from "../checkpoint/trainer_checkpoint_sharded.ts";
+import type { Olmo } from "../../model/olmo.ts";
+import { createOptimizer, type Optimizer, updateCosSim } from "../../optim/optimizer.ts";
+import { type OptimizerStateDict, parseOptimizerState } from "../../optim/optimizer_state.ts";
+import { buildParamGroups, type ParamGroup } from "../../optim/param_groups.ts";
+import type { ClippingSettings, OptimizerSettings } from "../../optim/settings.ts";
+import type { NamedHostTensors } from "../../util/host_tensor.ts";
+import type {
+  AccumulatedGradients,
+  CheckpointState,
+  DataParallel,
+  ReducedStep,
+} from "../data_parallel.ts";
+import type { Communicator } from "../world.ts";
+import { allGatherFlat, DEFAULT_BUCKET_BYTES, reduceScatterFlat } from "./flat_collectives.ts";
+import { zeroFullOptimizerState, zeroShardState } from "./gather.ts";
 import {
   type FlatLayout,
   flatLayout,
+  layoutMismatch,
   type ShardSegment,
   shardSegments,
-} from "../distributed/flat_layout.ts";
-import type { Communicator } from "../distributed/world.ts";
-import {
-  allGatherFlat,
-  DEFAULT_BUCKET_BYTES,
-  reduceScatterFlat,
-} from "../distributed/zero_flat.ts";
-import type { Olmo } from "../model/olmo.ts";
-import { createOptimizer, type Optimizer, updateCosSim } from "../optim/optimizer.ts";
-import {
-  ELEMENT_STATE_KEYS,
-  type OptimizerStateDict,
-  parseOptimizerState,
-} from "../optim/optimizer_state.ts";
-import { buildParamGroups, type ParamGroup } from "../optim/param_groups.ts";
-import type { ClippingSettings, OptimizerSettings } from "../optim/settings.ts";
-import type { AccumulatedGradients, TrainStepResult } from "./train_step.ts";
-import { NonFiniteLossError } from "./train_step.ts";
-import { globalStateFlags } from "./zero_checkpoint.ts";
-import {
-  globalNormsAndLoss,
-  type SplitTensor,
-  splitTensorMetrics,
-  zeroClipCoefficients,
-} from "./zero_clipping.ts";
+} from "./layout.ts";
+import { clipWithGlobalNorms, globalNormsAndLoss, shardTensorMetrics } from "./norms.ts";
 import {
   gradNormEmasOf,
-  layoutMismatch,
   pieceStateFromFull,
-  pieceStateFromRankShard,
-} from "./zero_state.ts";
+  pieceStateFromShard,
+  type ShardState,
+} from "./state.ts";
 
 /** Tells apart the piece variables of several instances (tfjs variable names are global). */
 let instanceCounter = 0;
@@ -76,9 +65,11 @@ export interface ZeroOptions {
 }
 
 /** Data-parallel training state of one rank: its shard of the parameters and optimizer state. */
-export class ZeroDataParallel {
+export class ZeroDataParallel implements DataParallel {
   /** The process group. */
   readonly world: Communicator;
+  /** `world.size`. */
+  readonly worldSize: number;
   /** Every parameter in model order, padded to a multiple of the world size. */
   readonly layout: FlatLayout;
   /** The pieces of each parameter inside this rank's range, in flat order. */
@@ -104,10 +95,9 @@ export class ZeroDataParallel {
     settings: ZeroSettings,
     options: ZeroOptions = {},
   ): Promise<ZeroDataParallel> {
-    const names = [...model.params.keys()];
-    const layout = flatLayout(names, names.map((n) => model.params.get(n)!.size), world.size);
+    const layout = flatLayout(model.params, world.size);
     const params = new Float32Array(layout.paddedNumel);
-    for (const e of layout.entries) params.set(await model.params.get(e.name)!.data(), e.offset);
+    for (const e of layout.params) params.set(await model.params.get(e.name)!.data(), e.offset);
     await world.broadcast(params, 0);
     const zero = new ZeroDataParallel(world, model, settings, layout, params, options);
     if (world.rank !== 0) zero.#assignModelParams();
@@ -123,6 +113,7 @@ export class ZeroDataParallel {
     options: ZeroOptions,
   ) {
     this.world = world;
+    this.worldSize = world.size;
     this.#model = model;
     this.layout = layout;
     this.#params = params;
@@ -153,26 +144,17 @@ export class ZeroDataParallel {
     this.optimizer = createOptimizer(settings.optimizer, this.#pieces, { groups: pieceGroups });
   }
 
-  /** The elements of the flattened parameters this rank owns (its checkpoint range). */
-  get shardRange(): { start: number; end: number } {
-    const { shardSize, numel } = this.layout;
-    const r = this.world.rank;
-    return { start: Math.min(r * shardSize, numel), end: Math.min((r + 1) * shardSize, numel) };
-  }
-
   /**
-   * Finishes a training step from this rank's summed micro-batch gradients (which it takes
-   * over and disposes): reduce-scatter, global norms and loss, clipping, the update of this
-   * rank's pieces at `lr`, and the all-gather into the model. `ce` and `z` of the result are the
-   * means over ranks. Every rank must call it.
-   * @throws NonFiniteLossError (on every rank, nothing updated) when the global loss is not finite.
+   * Reduce-scatters this rank's summed micro-batch gradients (taking over `acc`), averages them
+   * over ranks, and computes the global norms and loss, the clipping and the metrics; `apply`
+   * then updates this rank's pieces and all-gathers them into the model. `ce` and `z` are the
+   * means over ranks. Every rank must call both.
    */
-  async step(
+  async reduceGradients(
     acc: AccumulatedGradients,
     globalStep: number,
-    lr: number,
     collect: boolean,
-  ): Promise<TrainStepResult> {
+  ): Promise<ReducedStep> {
     const { flat, losses, hasGrad } = await this.#readGradients(acc);
     await reduceScatterFlat(this.world, flat, this.#gradShard, this.maxBucketBytes);
     const grads = this.#gradShard;
@@ -181,12 +163,16 @@ export class ZeroDataParallel {
 
     const global = await globalNormsAndLoss(this.world, this.segments, grads, losses, hasGrad);
     const { norms, totalNorm } = global;
-    const ce = global.ce;
-    const z = acc.z === null ? null : global.z;
-    if (!Number.isFinite(ce + (z ?? 0))) throw new NonFiniteLossError(globalStep, ce + (z ?? 0));
     const optimMetrics: Record<string, number> = { total_grad_norm: totalNorm };
-    if (collect) Object.assign(optimMetrics, await this.#tensorMetrics(hasGrad));
-    const clip = await zeroClipCoefficients({
+    if (collect) {
+      const metrics = await shardTensorMetrics(this, {
+        names: this.#groupNames.flat().filter((n) => hasGrad.has(n)),
+        gradShard: this.#gradShard,
+        params: this.#params,
+      });
+      Object.assign(optimMetrics, metrics);
+    }
+    const clip = await clipWithGlobalNorms({
       groups: this.paramGroups(),
       norms,
       totalNorm,
@@ -207,13 +193,21 @@ export class ZeroDataParallel {
       );
     }
     tf.dispose([...clip.coefficients.values()]);
-    try {
-      this.optimizer.step(pieceGrads, lr);
-    } finally {
-      tf.dispose([...pieceGrads.values()]);
-    }
-    await this.#gatherUpdatedParams();
-    return { ce, z, gradNorm: totalNorm, optimMetrics };
+    return {
+      ce: global.ce,
+      z: acc.z === null ? null : global.z,
+      gradNorm: totalNorm,
+      optimMetrics,
+      apply: async (lr) => {
+        try {
+          this.optimizer.step(pieceGrads, lr);
+        } finally {
+          tf.dispose([...pieceGrads.values()]);
+        }
+        await this.#gatherUpdatedParams();
+      },
+      discard: () => tf.dispose([...pieceGrads.values()]),
+    };
   }
 
   /** OLMo's groups with every parameter's name (the optimizer's own list only this rank's). */
@@ -232,41 +226,62 @@ export class ZeroDataParallel {
     return { update_cos_sim: updateCosSim([sums[0], sums[1], sums[2]]) };
   }
 
-  /** After `model.loadStateDict` of the same full state on every rank: take this rank's pieces. */
-  async syncFromModel(): Promise<void> {
-    for (const e of this.layout.entries) {
-      this.#params.set(await this.#model.params.get(e.name)!.data(), e.offset);
-    }
-    this.#assignPieces();
+  /**
+   * What a checkpoint stores for this rank: its `ShardState` (sharded), or the full optimizer
+   * state gathered on every rank with the parameters on rank 0 (unsharded). Every rank must call
+   * it.
+   */
+  async checkpointState(sharded: boolean): Promise<CheckpointState> {
+    if (sharded) return { layout: this.layout, shard: await zeroShardState(this) };
+    const optim = await zeroFullOptimizerState(this);
+    const model: NamedHostTensors = this.world.rank === 0
+      ? await this.#model.stateDict()
+      : new Map();
+    return { model, optim };
   }
 
   /**
-   * Loads this rank's share of a full optimizer state (an unsharded checkpoint's). `source`
-   * names the checkpoint in errors; everything is validated before anything changes.
+   * Loads the same full state on every rank (an unsharded checkpoint's): the model's weights,
+   * this rank's pieces of them and of `optim` (when given). `source` names the checkpoint in
+   * errors; the optimizer state is validated before anything of it changes.
    */
-  loadFullOptimizerState(sd: OptimizerStateDict, source: string): void {
+  async loadFullState(
+    model: NamedHostTensors,
+    optim: OptimizerStateDict | null,
+    source: string,
+  ): Promise<void> {
+    try {
+      this.#model.loadStateDict(model);
+    } catch (e) {
+      throw new Error(`${source}: ${(e as Error).message}`);
+    }
+    for (const e of this.layout.params) {
+      this.#params.set(await this.#model.params.get(e.name)!.data(), e.offset);
+    }
+    this.#assignPieces();
+    if (optim === null) return;
     const shapes = new Map([...this.#model.params].map(([n, v]) => [n, v.shape]));
-    const parsed = parseOptimizerState(sd.state, this.optimizer.name, shapes, source);
+    const parsed = parseOptimizerState(optim.state, this.optimizer.name, shapes, source);
     const state = pieceStateFromFull(parsed, this.segments);
-    this.optimizer.loadStateDict({ state, paramGroups: sd.paramGroups }, source);
+    this.optimizer.loadStateDict({ state, paramGroups: optim.paramGroups }, source);
     this.#setEmas(gradNormEmasOf(parsed));
   }
 
   /**
-   * Restores this rank's file of a sharded checkpoint written by a run of the same world size
+   * Restores this rank's shard of a sharded checkpoint written by a run of the same world size
    * and model: parameters (all-gathered into the model) and, when `loadOptimizer` and present,
    * the optimizer state. Every rank must call it.
    * @throws Error naming `source` when the checkpoint was sharded differently.
    */
-  async loadRankShard(
-    layout: ShardLayout,
-    shard: RankShard,
+  async loadShardState(
+    layout: FlatLayout,
+    shard: ShardState,
     source: string,
     loadOptimizer: boolean,
   ): Promise<void> {
-    const mismatch = layoutMismatch(this.checkpointLayout(), layout);
+    const mismatch = layoutMismatch(this.layout, layout);
     if (mismatch !== null) throw new Error(`${source}: ${mismatch}`);
-    const { start, end } = this.shardRange;
+    const { start, end } = this.layout.ranks[this.world.rank];
     if (shard.params.length !== end - start) {
       throw new Error(
         `${source}: rank ${shard.rank} holds ${shard.params.length} parameters, expected ${
@@ -275,7 +290,7 @@ export class ZeroDataParallel {
       );
     }
     if (loadOptimizer && shard.paramGroups !== null) {
-      const state = pieceStateFromRankShard(shard, this.segments);
+      const state = pieceStateFromShard(shard, this.segments);
       const emas = gradNormEmasOf(shard);
       this.optimizer.loadStateDict({ state, paramGroups: shard.paramGroups }, source);
       this.#setEmas(emas);
@@ -287,17 +302,9 @@ export class ZeroDataParallel {
     this.#assignPieces();
   }
 
-  /** The layout of this run's sharded checkpoints (identical ranges to the ZeRO shards). */
-  checkpointLayout(): ShardLayout {
-    return buildShardLayout(
-      [...this.#model.params].map(([name, v]) => [name, { shape: v.shape }]),
-      this.world.size,
-    );
-  }
-
   /** A copy of this rank's range of the current parameters (its checkpoint shard). */
   ownParams(): Float32Array {
-    const { start, end } = this.shardRange;
+    const { start, end } = this.layout.ranks[this.world.rank];
     return this.#params.slice(start, end);
   }
 
@@ -316,49 +323,13 @@ export class ZeroDataParallel {
     this.#emas.clear();
   }
 
-  /**
-   * OLMo's per-parameter metrics (`grad/`, `param/`, `{state key}/` min, max, avg, norm) of
-   * the averaged, unclipped gradients and the parameters and state before this step's update.
-   */
-  async #tensorMetrics(hasGrad: ReadonlySet<string>): Promise<Record<string, number>> {
-    const local = await this.optimizer.stateDict();
-    const flags = await globalStateFlags(this.world, this.layout, this.optimizer.name, local);
-    const bySegment = new Map(this.segments.map((s) => [s.name, s]));
-    const index = new Map(this.layout.entries.map((e, i) => [e.name, i]));
-    const base = this.world.rank * this.layout.shardSize;
-    const keys = [...ELEMENT_STATE_KEYS[this.optimizer.name]].sort();
-    const tensors: SplitTensor[] = [];
-    for (const name of this.#groupNames.flat()) {
-      if (!hasGrad.has(name)) continue;
-      const i = index.get(name)!;
-      const numel = this.layout.entries[i].size;
-      const s = bySegment.get(name);
-      const span = (data: Float32Array, at: number) =>
-        s === undefined
-          ? []
-          : [data.subarray(at + s.shardStart, at + s.shardStart + s.paramEnd - s.paramStart)];
-      tensors.push({ prefix: `grad/${name}`, numel, pieces: span(this.#gradShard, 0) });
-      tensors.push({ prefix: `param/${name}`, numel, pieces: span(this.#params, base) });
-      if (!flags.withElements[i]) continue;
-      for (const key of keys) {
-        const t = local.state.get(`${name}.${key}`);
-        tensors.push({
-          prefix: `${key}/${name}`,
-          numel,
-          pieces: t ? [t.data as Float32Array] : [],
-        });
-      }
-    }
-    return await splitTensorMetrics(this.world, tensors);
-  }
-
   /** Reads the gradients (zeros for parameters without one), padding and losses in one read. */
   async #readGradients(
     acc: AccumulatedGradients,
   ): Promise<{ flat: Float32Array; losses: Float32Array; hasGrad: Set<string> }> {
     const hasGrad = new Set<string>();
     const joined = tf.tidy(() => {
-      const parts = this.layout.entries.map((e) => {
+      const parts = this.layout.params.map((e) => {
         const g = acc.grads.get(e.name);
         if (g === undefined) return tf.zeros([e.size]);
         hasGrad.add(e.name);
@@ -389,7 +360,7 @@ export class ZeroDataParallel {
   }
 
   #assignModelParams(): void {
-    for (const { name, offset, size } of this.layout.entries) {
+    for (const { name, offset, size } of this.layout.params) {
       const v = this.#model.params.get(name)!;
       const t = tf.tensor(this.#params.slice(offset, offset + size), v.shape, "float32");
       v.assign(t);

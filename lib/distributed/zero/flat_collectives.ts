@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Communicator } from "./world.ts";
+import type { Communicator } from "../world.ts";
 
 /** Default bucket size: 32 MiB of float32 per collective call. */
 export const DEFAULT_BUCKET_BYTES = 32 * 1024 * 1024;

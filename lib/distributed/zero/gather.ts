@@ -1,25 +1,46 @@
 /**
- * Checkpoints of a ZeRO run: each rank's part of a sharded checkpoint (`step{N}/rank{r}.*`,
- * exactly the range it owns) and the whole optimizer state gathered for an unsharded one.
+ * The state of a ZeRO run gathered for checkpoints: each rank's `ShardState` (exactly the range
+ * it owns, which a sharded checkpoint stores as `step{N}/rank{r}.*`) and the whole optimizer
+ * state gathered for an unsharded one.
  *
  * A rank knows the optimizer state of its own pieces only, so the per-parameter scalars a
  * checkpoint replicates (AdamW's step counts, which parameters have moments) are all-reduced.
  *
  * @module
  */
-import type { TrainerState } from "../checkpoint/trainer_checkpoint_state.ts";
-import type { RankShard } from "../checkpoint/trainer_checkpoint_sharded.ts";
-import type { FlatLayout } from "../distributed/flat_layout.ts";
-import type { Communicator } from "../distributed/world.ts";
-import { allGatherFlat } from "../distributed/zero_flat.ts";
+import type { Optimizer } from "../../optim/optimizer.ts";
 import {
   ELEMENT_STATE_KEYS,
   GRAD_NORM_EMA_KEY,
   type OptimizerStateDict,
-} from "../optim/optimizer_state.ts";
-import type { OptimizerName } from "../optim/settings.ts";
-import type { NamedHostTensors } from "../util/host_tensor.ts";
-import type { ZeroDataParallel } from "./zero_data_parallel.ts";
+} from "../../optim/optimizer_state.ts";
+import type { ParamGroup } from "../../optim/param_groups.ts";
+import type { OptimizerName } from "../../optim/settings.ts";
+import type { NamedHostTensors } from "../../util/host_tensor.ts";
+import type { Communicator } from "../world.ts";
+import { allGatherFlat } from "./flat_collectives.ts";
+import type { FlatLayout, ShardSegment } from "./layout.ts";
+import type { ShardState } from "./state.ts";
+
+/** What gathering reads from a ZeRO rank (`ZeroDataParallel` is one). */
+export interface ZeroShardView {
+  /** The process group. */
+  readonly world: Communicator;
+  /** Every parameter in model order. */
+  readonly layout: FlatLayout;
+  /** The pieces of each parameter inside this rank's shard. */
+  readonly segments: readonly ShardSegment[];
+  /** The optimizer over this rank's pieces. */
+  readonly optimizer: Optimizer;
+  /** Largest collective call in bytes. */
+  readonly maxBucketBytes: number;
+  /** The adaptive-clipping EMAs by parameter (replicated on every rank). */
+  gradNormEmas(): Promise<Map<string, number>>;
+  /** A copy of this rank's range of the current parameters. */
+  ownParams(): Float32Array;
+  /** OLMo's groups with every parameter's name. */
+  paramGroups(): ParamGroup[];
+}
 
 /** Per parameter (layout order): AdamW's step count (−1: none) and whether it has moments. */
 export interface GlobalStateFlags {
@@ -39,10 +60,10 @@ export async function globalStateFlags(
   optimizer: OptimizerName,
   local: OptimizerStateDict,
 ): Promise<GlobalStateFlags> {
-  const n = layout.entries.length;
+  const n = layout.params.length;
   const v = new Float64Array(2 * n).fill(-1, 0, n);
   const firstKey = ELEMENT_STATE_KEYS[optimizer][0];
-  layout.entries.forEach((e, i) => {
+  layout.params.forEach((e, i) => {
     const step = local.state.get(`${e.name}.step`);
     if (step !== undefined) v[i] = (step.data as Float32Array)[0];
     if (local.state.has(`${e.name}.${firstKey}`)) v[n + i] = 1;
@@ -51,14 +72,11 @@ export async function globalStateFlags(
   return { steps: v.subarray(0, n), withElements: Array.from(v.subarray(n), (x) => x > 0) };
 }
 
-/** This rank's part of a sharded checkpoint of `zero`. Every rank must call it. */
-export async function zeroRankShard(
-  zero: ZeroDataParallel,
-  trainer: TrainerState,
-): Promise<RankShard> {
+/** This rank's `ShardState` (its part of a sharded checkpoint). Every rank must call it. */
+export async function zeroShardState(zero: ZeroShardView): Promise<ShardState> {
   const local = await zero.optimizer.stateDict();
   const flags = await globalStateFlags(zero.world, zero.layout, zero.optimizer.name, local);
-  const { start, end } = zero.shardRange;
+  const { start, end } = zero.layout.ranks[zero.world.rank];
   const optimElements = new Map<string, Float32Array>();
   if (flags.withElements.some((has) => has)) {
     for (const key of ELEMENT_STATE_KEYS[zero.optimizer.name]) {
@@ -72,7 +90,7 @@ export async function zeroRankShard(
   }
   const emas = await zero.gradNormEmas();
   const optimScalars: Record<string, Record<string, number>> = {};
-  zero.layout.entries.forEach((e, i) => {
+  zero.layout.params.forEach((e, i) => {
     const scalars: Record<string, number> = {};
     if (flags.steps[i] >= 0) scalars.step = flags.steps[i];
     const ema = emas.get(e.name);
@@ -84,10 +102,9 @@ export async function zeroRankShard(
     params: zero.ownParams(),
     optimElements,
     optimScalars,
-    optimElementParams: zero.layout.entries.filter((_, i) => flags.withElements[i])
+    optimElementParams: zero.layout.params.filter((_, i) => flags.withElements[i])
       .map((e) => e.name),
     paramGroups: zero.paramGroups(),
-    trainer,
   };
 }
 
@@ -95,7 +112,7 @@ export async function zeroRankShard(
  * The whole optimizer state of `zero` (every rank's pieces gathered), e.g. for an unsharded
  * checkpoint. Every rank must call it, and each then holds the full state until it drops it.
  */
-export async function zeroFullOptimizerState(zero: ZeroDataParallel): Promise<OptimizerStateDict> {
+export async function zeroFullOptimizerState(zero: ZeroShardView): Promise<OptimizerStateDict> {
   const { world, layout } = zero;
   const local = await zero.optimizer.stateDict();
   const flags = await globalStateFlags(world, layout, zero.optimizer.name, local);
@@ -113,8 +130,7 @@ export async function zeroFullOptimizerState(zero: ZeroDataParallel): Promise<Op
     }
   }
   const emas = await zero.gradNormEmas();
-  const shapes = new Map(zero.checkpointLayout().params.map((p) => [p.name, p.shape]));
-  const index = new Map(layout.entries.map((e, i) => [e.name, i]));
+  const index = new Map(layout.params.map((e, i) => [e.name, i]));
   const groups = zero.paramGroups();
   const state: NamedHostTensors = new Map();
   const scalar = (v: number) => ({
@@ -124,12 +140,12 @@ export async function zeroFullOptimizerState(zero: ZeroDataParallel): Promise<Op
   });
   for (const name of groups.flatMap((g) => g.param_names)) {
     const i = index.get(name)!;
-    const { offset, size } = layout.entries[i];
+    const { offset, size, shape } = layout.params[i];
     if (flags.steps[i] >= 0) state.set(`${name}.step`, scalar(flags.steps[i]));
     if (flags.withElements[i]) {
       for (const [key, flat] of gathered) {
         const data = flat.slice(offset, offset + size);
-        state.set(`${name}.${key}`, { dtype: "float32", shape: [...shapes.get(name)!], data });
+        state.set(`${name}.${key}`, { dtype: "float32", shape: [...shape], data });
       }
     }
     const ema = emas.get(name);

@@ -1,24 +1,32 @@
 /**
- * Flat layouts for ZeRO-style data parallelism: an ordered set of named parameters laid end to
- * end in one Float32 buffer, padded with zeros to a multiple of the world size so that rank r
- * owns the contiguous shard `[r·shardSize, (r+1)·shardSize)`. Reduce-scatter of a flat gradient
- * buffer then leaves each rank the summed gradients of exactly the elements whose optimizer state
- * it keeps, and all-gather of the updated shards rebuilds the full parameters.
+ * The flat layout of ZeRO data parallelism and of sharded checkpoints (one type, one set of
+ * range rules): the named parameters laid end to end in model order in one float32 vector of
+ * `numel` elements, cut into `worldSize` shards of `shardSize = ⌈numel / worldSize⌉`.
+ *
+ * - In memory (ZeRO) the vector is padded with zeros to `paddedNumel = shardSize · worldSize`,
+ *   and rank r's shard is the buffer range `[r·shardSize, (r+1)·shardSize)`. Reduce-scatter of a
+ *   flat gradient buffer then leaves each rank the summed gradients of exactly the elements whose
+ *   optimizer state it keeps, and all-gather of the updated shards rebuilds the parameters.
+ * - Of the real elements, rank r owns `ranks[r] = [min(r·shardSize, numel),
+ *   min((r+1)·shardSize, numel))`: the part of its shard before the padding, which is what a
+ *   sharded checkpoint stores for it (`rank{r}.safetensors`).
  *
  * @module
  */
 
-/** One parameter's place in a flat buffer. */
-export interface FlatEntry {
+/** One parameter's place in the flat vector. */
+export interface FlatParam {
   /** Parameter name. */
   name: string;
-  /** Number of elements. */
+  /** The parameter's full shape. */
+  shape: number[];
+  /** Number of elements (the product of `shape`). */
   size: number;
-  /** Index of its first element in the flat buffer. */
+  /** Index of its first element in the flat vector. */
   offset: number;
 }
 
-/** A half-open element range `[start, end)` of a flat buffer. */
+/** A half-open element range `[start, end)` of the flat vector. */
 export interface ShardRange {
   /** First element. */
   start: number;
@@ -26,20 +34,20 @@ export interface ShardRange {
   end: number;
 }
 
-/** Parameters laid end to end, padded to a multiple of the world size. */
+/** Parameters laid end to end and cut into equal shards, one per rank. */
 export interface FlatLayout {
   /** The parameters in order, with their offsets. */
-  entries: FlatEntry[];
+  params: FlatParam[];
   /** Sum of the parameter sizes. */
   numel: number;
-  /** `numel` rounded up to a multiple of `worldSize` (the flat buffer's length). */
-  paddedNumel: number;
-  /** Number of ranks the buffer is sharded over. */
+  /** Number of ranks the vector is sharded over. */
   worldSize: number;
-  /** `paddedNumel / worldSize`: the length of every rank's shard. */
+  /** `⌈numel / worldSize⌉`: the length of every rank's (padded) shard. */
   shardSize: number;
-  /** Per rank, the range of the flat buffer it owns. */
-  shardRanges: ShardRange[];
+  /** `shardSize · worldSize`: the length of the padded in-memory buffer. */
+  paddedNumel: number;
+  /** Per rank, the real elements it owns (its shard without the padding). */
+  ranks: ShardRange[];
 }
 
 /** The part of one parameter that falls in a rank's shard. */
@@ -54,54 +62,55 @@ export interface ShardSegment {
   shardStart: number;
 }
 
-/** Lays out `names` (with element counts `sizes`) end to end, padded to a multiple of `worldSize`. */
+/**
+ * Lays out `params` (name and shape, in order) end to end and shards them over `worldSize`.
+ * @throws Error for a bad world size, a negative or fractional dimension, or a repeated name.
+ */
 export function flatLayout(
-  names: readonly string[],
-  sizes: readonly number[],
+  params: Iterable<readonly [string, { readonly shape: readonly number[] }]>,
   worldSize: number,
 ): FlatLayout {
-  if (names.length !== sizes.length) {
-    throw new Error(`flatLayout: ${names.length} names but ${sizes.length} sizes`);
-  }
   if (!Number.isInteger(worldSize) || worldSize < 1) {
     throw new Error(`flatLayout: world size ${worldSize} is not a positive integer`);
   }
-  const entries: FlatEntry[] = [];
+  const out: FlatParam[] = [];
   const seen = new Set<string>();
   let offset = 0;
-  names.forEach((name, i) => {
-    const size = sizes[i];
-    if (!Number.isInteger(size) || size < 0) {
-      throw new Error(`flatLayout: parameter ${name} has size ${size}, expected an integer ≥ 0`);
+  for (const [name, { shape }] of params) {
+    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw new Error(
+        `flatLayout: parameter ${name} has shape ${JSON.stringify(shape)}, expected integers ≥ 0`,
+      );
     }
     if (seen.has(name)) throw new Error(`flatLayout: parameter ${name} appears twice`);
     seen.add(name);
-    entries.push({ name, size, offset });
+    const size = shape.reduce((a, b) => a * b, 1);
+    out.push({ name, shape: [...shape], size, offset });
     offset += size;
-  });
+  }
   const shardSize = Math.ceil(offset / worldSize);
-  const shardRanges = Array.from(
-    { length: worldSize },
-    (_, r) => ({ start: r * shardSize, end: (r + 1) * shardSize }),
-  );
+  const ranks = Array.from({ length: worldSize }, (_, r) => ({
+    start: Math.min(r * shardSize, offset),
+    end: Math.min((r + 1) * shardSize, offset),
+  }));
   return {
-    entries,
+    params: out,
     numel: offset,
-    paddedNumel: shardSize * worldSize,
     worldSize,
     shardSize,
-    shardRanges,
+    paddedNumel: shardSize * worldSize,
+    ranks,
   };
 }
 
 /** The pieces of each parameter that lie in `rank`'s shard, in flat order. */
 export function shardSegments(layout: FlatLayout, rank: number): ShardSegment[] {
-  const range = layout.shardRanges[rank];
+  const range = layout.ranks[rank];
   if (range === undefined) {
     throw new Error(`shardSegments: rank ${rank} is not in a world of size ${layout.worldSize}`);
   }
   const segments: ShardSegment[] = [];
-  for (const { name, size, offset } of layout.entries) {
+  for (const { name, size, offset } of layout.params) {
     const start = Math.max(range.start, offset);
     const end = Math.min(range.end, offset + size);
     if (start >= end) continue;
@@ -109,8 +118,31 @@ export function shardSegments(layout: FlatLayout, rank: number): ShardSegment[] 
       name,
       paramStart: start - offset,
       paramEnd: end - offset,
-      shardStart: start - range.start,
+      shardStart: start - rank * layout.shardSize,
     });
   }
   return segments;
+}
+
+/**
+ * Why a sharded checkpoint's layout `found` cannot be restored by a run with layout `expected`,
+ * or null when they agree (same parameters, shapes and order, same world size).
+ */
+export function layoutMismatch(expected: FlatLayout, found: FlatLayout): string | null {
+  const names = (l: FlatLayout) => l.params.map((p) => `${p.name}[${p.shape.join(",")}]`);
+  const want = names(expected);
+  const got = names(found);
+  const firstDiff = want.findIndex((n, i) => n !== got[i]);
+  if (want.length !== got.length || firstDiff >= 0) {
+    const at = firstDiff >= 0 ? firstDiff : Math.min(want.length, got.length);
+    return `the checkpoint's parameters differ from this model's (entry ${at}: checkpoint has ` +
+      `${got[at] ?? "nothing"}, the model has ${want[at] ?? "nothing"})`;
+  }
+  const ranges = (l: FlatLayout) => JSON.stringify(l.ranks.map((r) => [r.start, r.end]));
+  if (ranges(expected) !== ranges(found)) {
+    return `the checkpoint's rank ranges ${ranges(found)} differ from this run's ${
+      ranges(expected)
+    }`;
+  }
+  return null;
 }

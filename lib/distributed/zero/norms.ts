@@ -1,22 +1,21 @@
 /**
- * Gradient clipping and optimizer metrics when every rank holds only a shard of each gradient
- * (ZeRO data parallelism): OLMo's `clip_grads_and_collect_metrics` (spec §4.3), where FSDP
- * all-reduces `[sums, norms², numels]` so every rank clips with the same global norm.
- *
- * Norms come from squared sums all-reduced over ranks, so every rank derives the same
- * coefficients and the same adaptive-clipping EMAs (which are replicated). The scalar math is
- * `lib/optim/clipping.ts`'s own (`globalClipCoefficient`, `adaptiveClip`).
+ * Gradient norms, loss and optimizer metrics when every rank holds only a shard of each gradient
+ * (ZeRO data parallelism), as FSDP gives OLMo's `clip_grads_and_collect_metrics`: squared sums,
+ * minima and maxima are all-reduced over ranks, so every rank clips with the same global norms
+ * (`clipCoefficients` of `lib/optim/clipping.ts`) and reports the same metrics.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { ShardSegment } from "../distributed/flat_layout.ts";
-import type { Communicator } from "../distributed/world.ts";
-import { adaptiveClip, globalClipCoefficient } from "../optim/clipping.ts";
-import type { ParamGroup } from "../optim/param_groups.ts";
+import { clipCoefficients } from "../../optim/clipping.ts";
+import { ELEMENT_STATE_KEYS } from "../../optim/optimizer_state.ts";
+import type { ParamGroup } from "../../optim/param_groups.ts";
+import type { Communicator } from "../world.ts";
+import { globalStateFlags, type ZeroShardView } from "./gather.ts";
+import type { ShardSegment } from "./layout.ts";
 
-/** What `zeroClipCoefficients` needs. */
-export interface ZeroClipInput {
+/** What `clipWithGlobalNorms` needs. */
+export interface GlobalClipInput {
   /** Parameter groups with full parameter names (clipping settings, betas). */
   groups: readonly ParamGroup[];
   /** Global L2 norm of every parameter that has a gradient this step. */
@@ -31,68 +30,41 @@ export interface ZeroClipInput {
   emas: Map<string, tf.Scalar>;
 }
 
-/** Result of `zeroClipCoefficients`. */
-export interface ZeroClipResult {
-  /** The factor of each clipped parameter (absent: not clipped). The caller disposes them. */
-  coefficients: Map<string, tf.Scalar>;
-  /** `clipping_rate` and `grad_norm_exp_avg/{n}` on collect steps, else empty. */
-  metrics: Record<string, number>;
-}
-
 /**
- * The clipping factor of every parameter, per group as `clipGradients` decides it: adaptive
- * when `max_grad_norm_ratio` is set, global when `max_grad_norm` is set, none otherwise.
+ * OLMo's clipping rule (`clipCoefficients`) on globally all-reduced norms: the factor of every
+ * clipped parameter (the caller disposes them) and, when `collect`, `clipping_rate` and
+ * `grad_norm_exp_avg/{n}`. Stores the new adaptive EMAs in `input.emas`.
  */
-export async function zeroClipCoefficients(input: ZeroClipInput): Promise<ZeroClipResult> {
-  const coefficients = new Map<string, tf.Scalar>();
-  const flags: tf.Tensor[] = [];
-  const emaMetrics: [string, tf.Scalar][] = [];
-  let eligible = 0;
-  for (const group of input.groups) {
-    const names = group.param_names.filter((n) => input.norms.has(n));
-    const ratio = group.max_grad_norm_ratio;
-    const maxNorm = group.max_grad_norm;
-    if (ratio === null && maxNorm === null) continue;
-    eligible += names.length;
-    if (ratio !== null) {
-      const beta = Math.max(group.betas[0], group.betas[1]);
-      for (const n of names) {
-        const stored = input.emas.get(n) ?? null;
-        const norm = tf.scalar(input.norms.get(n)!);
-        const { coef, ema } = adaptiveClip(norm, stored, ratio, beta);
-        norm.dispose();
-        coefficients.set(n, coef);
-        if (input.collect) {
-          flags.push(tf.tidy(() => tf.cast(tf.less(coef, 1), "float32")));
-          emaMetrics.push([n, tf.clone(ema)]);
-        }
-        if (stored !== null || input.globalStep > 1) {
-          stored?.dispose();
-          input.emas.set(n, ema);
-        } else ema.dispose();
-      }
-    } else {
-      const coef = tf.tidy(() => globalClipCoefficient(tf.scalar(input.totalNorm), maxNorm!));
-      for (const n of names) coefficients.set(n, tf.clone(coef));
-      if (input.collect) {
-        flags.push(tf.tidy(() => tf.mul(tf.cast(tf.less(coef, 1), "float32"), names.length)));
-      }
-      coef.dispose();
-    }
-  }
-  if (!input.collect) return { coefficients, metrics: {} };
-  const packed = tf.tidy(() =>
-    tf.concat(
-      [...emaMetrics, [, tf.addN([tf.scalar(0), ...flags])]].map(([, t]) => tf.reshape(t!, [1])),
-    )
-  );
-  tf.dispose([...flags, ...emaMetrics.map(([, e]) => e)]);
-  const values = await packed.data();
-  packed.dispose();
+export async function clipWithGlobalNorms(
+  input: GlobalClipInput,
+): Promise<{ coefficients: Map<string, tf.Scalar>; metrics: Record<string, number> }> {
+  const norms = new Map([...input.norms].map(([n, v]) => [n, tf.scalar(v)]));
+  const total = tf.scalar(input.totalNorm);
+  const plan = clipCoefficients({
+    groups: input.groups,
+    norms,
+    totalNorm: total,
+    gradNormEma: (n) => input.emas.get(n),
+    globalStep: input.globalStep,
+  });
+  tf.dispose([...norms.values(), total]);
   const metrics: Record<string, number> = {};
-  emaMetrics.forEach(([n], i) => (metrics[`grad_norm_exp_avg/${n}`] = values[i]));
-  metrics.clipping_rate = eligible === 0 ? 0 : values[emaMetrics.length] / eligible;
-  return { coefficients, metrics };
+  if (input.collect) {
+    const read = [...plan.nextEmas.values(), plan.clippingRate];
+    const packed = tf.tidy(() => tf.concat(read.map((t) => tf.reshape(t, [1]))));
+    const values = await packed.data();
+    packed.dispose();
+    [...plan.nextEmas.keys()].forEach((n, i) => (metrics[`grad_norm_exp_avg/${n}`] = values[i]));
+    metrics.clipping_rate = values[plan.nextEmas.size];
+  }
+  plan.clippingRate.dispose();
+  for (const [n, ema] of plan.nextEmas) {
+    if (plan.storeEmas.has(n)) {
+      input.emas.get(n)?.dispose();
+      input.emas.set(n, ema);
+    } else ema.dispose();
+  }
+  return { coefficients: plan.coefficients, metrics };
 }
 
 /** Gradient norms and loss over all ranks (see `globalNormsAndLoss`). */
@@ -184,4 +156,49 @@ export async function splitTensorMetrics(
     metrics[`${t.prefix}.norm`] = Math.sqrt(sums[2 * i + 1]);
   });
   return metrics;
+}
+
+/** This rank's buffers for `shardTensorMetrics`. */
+export interface ShardBuffers {
+  /** The parameters with a gradient this step, in group order. */
+  names: readonly string[];
+  /** The averaged, unclipped gradients of this rank's shard (indexed like the shard). */
+  gradShard: Float32Array;
+  /** The padded flat parameters before this step's update. */
+  params: Float32Array;
+}
+
+/**
+ * OLMo's per-parameter metrics (`grad/`, `param/`, `{state key}/` min, max, avg, norm) of the
+ * averaged, unclipped gradients and the parameters and state before this step's update, from
+ * every rank's shards. Every rank must call it.
+ */
+export async function shardTensorMetrics(
+  zero: ZeroShardView,
+  buffers: ShardBuffers,
+): Promise<Record<string, number>> {
+  const local = await zero.optimizer.stateDict();
+  const flags = await globalStateFlags(zero.world, zero.layout, zero.optimizer.name, local);
+  const bySegment = new Map(zero.segments.map((s) => [s.name, s]));
+  const index = new Map(zero.layout.params.map((e, i) => [e.name, i]));
+  const base = zero.world.rank * zero.layout.shardSize;
+  const keys = [...ELEMENT_STATE_KEYS[zero.optimizer.name]].sort();
+  const tensors: SplitTensor[] = [];
+  for (const name of buffers.names) {
+    const i = index.get(name)!;
+    const numel = zero.layout.params[i].size;
+    const s = bySegment.get(name);
+    const span = (data: Float32Array, at: number) =>
+      s === undefined
+        ? []
+        : [data.subarray(at + s.shardStart, at + s.shardStart + s.paramEnd - s.paramStart)];
+    tensors.push({ prefix: `grad/${name}`, numel, pieces: span(buffers.gradShard, 0) });
+    tensors.push({ prefix: `param/${name}`, numel, pieces: span(buffers.params, base) });
+    if (!flags.withElements[i]) continue;
+    for (const key of keys) {
+      const t = local.state.get(`${name}.${key}`);
+      tensors.push({ prefix: `${key}/${name}`, numel, pieces: t ? [t.data as Float32Array] : [] });
+    }
+  }
+  return await splitTensorMetrics(zero.world, tensors);
 }

@@ -1,15 +1,32 @@
 /**
- * Optimizer state of a ZeRO rank: its pieces (the parts of each parameter inside the rank's
- * shard, as `ShardSegment`s) cut out of a full optimizer state or out of a sharded checkpoint's
- * rank file, in the format `Optimizer.loadStateDict` reads (`{param}.{key}`, piece shapes), and
- * the check that a sharded checkpoint was cut the way this run shards its parameters.
+ * Optimizer state of a ZeRO rank: `ShardState` (the rank's range of the flattened parameters and
+ * optimizer state, which a sharded checkpoint stores per rank), and its pieces (the parts of
+ * each parameter inside the rank's shard, as `ShardSegment`s) cut out of a full optimizer state
+ * or out of a `ShardState`, in the format `Optimizer.loadStateDict` reads (`{param}.{key}`,
+ * piece shapes).
  *
  * @module
  */
-import type { RankShard, ShardLayout } from "../checkpoint/trainer_checkpoint_sharded.ts";
-import type { ShardSegment } from "../distributed/flat_layout.ts";
-import type { ParsedParamState } from "../optim/optimizer_state.ts";
-import type { NamedHostTensors } from "../util/host_tensor.ts";
+import type { ParsedParamState } from "../../optim/optimizer_state.ts";
+import type { ParamGroup } from "../../optim/param_groups.ts";
+import type { NamedHostTensors } from "../../util/host_tensor.ts";
+import type { ShardSegment } from "./layout.ts";
+
+/** One rank's range `layout.ranks[rank]` of the flattened parameters and optimizer state. */
+export interface ShardState {
+  /** The rank. */
+  rank: number;
+  /** Elements `layout.ranks[rank]` of the flattened parameters. */
+  params: Float32Array;
+  /** The same range of each per-element optimizer state (`exp_avg`, ...); empty if none. */
+  optimElements: Map<string, Float32Array>;
+  /** Scalar optimizer state by parameter (`step`, `grad_norm_exp_avg`); replicated on all ranks. */
+  optimScalars: Record<string, Record<string, number>>;
+  /** Parameters that have per-element optimizer state (the others' slices are zeros). */
+  optimElementParams: string[];
+  /** Optimizer param groups; null without optimizer state. */
+  paramGroups: ParamGroup[] | null;
+}
 
 /** A scalar host tensor. */
 function scalar(value: number) {
@@ -42,11 +59,11 @@ export function pieceStateFromFull(
 }
 
 /**
- * The pieces' optimizer state from this rank's file of a sharded checkpoint with the same
- * layout (`shard.optimElements` are indexed like the shard, as `seg.shardStart` is).
+ * The pieces' optimizer state from this rank's `ShardState` of the same layout (a sharded
+ * checkpoint's rank file; `shard.optimElements` are indexed like the shard, as `seg.shardStart`).
  */
-export function pieceStateFromRankShard(
-  shard: RankShard,
+export function pieceStateFromShard(
+  shard: ShardState,
   segments: readonly ShardSegment[],
 ): NamedHostTensors {
   const state: NamedHostTensors = new Map();
@@ -66,9 +83,9 @@ export function pieceStateFromRankShard(
   return state;
 }
 
-/** The adaptive-clipping EMAs stored in a full state or a rank file, by parameter. */
+/** The adaptive-clipping EMAs stored in a full state or a `ShardState`, by parameter. */
 export function gradNormEmasOf(
-  source: ReadonlyMap<string, ParsedParamState> | RankShard,
+  source: ReadonlyMap<string, ParsedParamState> | ShardState,
 ): Map<string, number> {
   const out = new Map<string, number>();
   if (source instanceof Map) {
@@ -76,7 +93,7 @@ export function gradNormEmasOf(
       if (entry.gradNormEma !== null) out.set(name, entry.gradNormEma);
     }
   } else {
-    for (const [name, scalars] of Object.entries((source as RankShard).optimScalars)) {
+    for (const [name, scalars] of Object.entries((source as ShardState).optimScalars)) {
       const ema = scalars.grad_norm_exp_avg;
       if (ema === undefined) continue;
       if (!Number.isFinite(ema) || ema < 0) {
@@ -86,27 +103,4 @@ export function gradNormEmasOf(
     }
   }
   return out;
-}
-
-/**
- * Why a sharded checkpoint's layout cannot be restored by this run's ZeRO layout, or null when
- * they agree (same parameters, shapes and order, same rank ranges).
- */
-export function layoutMismatch(expected: ShardLayout, found: ShardLayout): string | null {
-  const names = (l: ShardLayout) => l.params.map((p) => `${p.name}[${p.shape.join(",")}]`);
-  const want = names(expected);
-  const got = names(found);
-  const firstDiff = want.findIndex((n, i) => n !== got[i]);
-  if (want.length !== got.length || firstDiff >= 0) {
-    const at = firstDiff >= 0 ? firstDiff : Math.min(want.length, got.length);
-    return `the checkpoint's parameters differ from this model's (entry ${at}: checkpoint has ` +
-      `${got[at] ?? "nothing"}, the model has ${want[at] ?? "nothing"})`;
-  }
-  const ranges = (l: ShardLayout) => JSON.stringify(l.ranks.map((r) => [r.start, r.end]));
-  if (ranges(expected) !== ranges(found)) {
-    return `the checkpoint's rank ranges ${ranges(found)} differ from this run's ${
-      ranges(expected)
-    }`;
-  }
-  return null;
 }
