@@ -30,7 +30,7 @@ import {
 import { registerCorpusResolvers } from "../lib/data/corpus_resolvers.ts";
 import { type Communicator, initWorld, rankPrefix } from "../lib/distributed/world.ts";
 import { MissingDataError, missingDataKey, missingDataMessage } from "../lib/train/missing_data.ts";
-import { runTraining } from "../lib/train/run.ts";
+import { runTraining, type RunTrainingOptions } from "../lib/train/run.ts";
 
 const TASK = "deno task train";
 
@@ -61,7 +61,11 @@ async function loadConfig(configPath: string, overrides: string[]): Promise<Trai
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** What an entry script that wraps this command may add to the run (test entry scripts). */
+export type TrainHooks = Pick<RunTrainingOptions, "afterBackward">;
+
+/** The command on `argv` with `hooks`; returns the exit code. */
+async function main(argv: string[], hooks: TrainHooks): Promise<number> {
   const args = parseTrainArgs(argv, TASK);
   if (args.help) {
     console.log(`${trainUsage(TASK)}\n\nConfig fields:\n${configFieldsHelp()}`);
@@ -90,7 +94,12 @@ async function main(argv: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
-    await runTraining(cfg, { world, cancelSignal: cancel.signal, configPath: args.configPath });
+    await runTraining(cfg, {
+      world,
+      cancelSignal: cancel.signal,
+      configPath: args.configPath,
+      ...hooks,
+    });
   } catch (e) {
     if (world.size > 1) {
       // Finalizing would wait for ranks blocked in a collective: abort the whole job instead.
@@ -114,11 +123,17 @@ function reportError(e: unknown, world: Pick<Communicator, "rank" | "size"> | nu
   console.error(`${prefix}train: ${expected ? (e as Error).message : (e as Error)?.stack ?? e}`);
 }
 
-if (import.meta.main) {
+/**
+ * Runs `deno task train` on `argv` and exits with its code; `hooks` let a test entry script
+ * (e.g. `tests/distributed/train_failing_rank.ts`) reach into the run.
+ */
+export async function runTrainCommand(argv: string[], hooks: TrainHooks = {}): Promise<never> {
   try {
-    Deno.exit(await main(Deno.args));
+    Deno.exit(await main(argv, hooks));
   } catch (e) {
     reportError(e, null);
     Deno.exit(1);
   }
 }
+
+if (import.meta.main) await runTrainCommand(Deno.args);

@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { stringify as stringifyYaml } from "yaml";
 import {
-  buildShardLayout,
   CheckpointManager,
   loadCheckpoint,
   readTorchStateDict,
   shardStateDicts,
   writeTorchStateDict,
 } from "../lib/checkpoint/mod.ts";
+import { flatLayout } from "../lib/distributed/zero/layout.ts";
 import type { ModelConfig } from "../lib/config/model_config.ts";
 import { parameterSpecs } from "../lib/model/params.ts";
 import type { OptimizerStateDict } from "../lib/optim/mod.ts";
@@ -118,7 +118,7 @@ Deno.test("convert: a 2-rank sharded checkpoint is joined in memory", async () =
   const config = tinyConfig({ n_layers: 1 });
   const model = weights(config);
   const optim = optimizer(model);
-  const layout = buildShardLayout(model, 2);
+  const layout = flatLayout(model, 2);
   const barrier = makeBarrier(2);
   const [sharded] = await Promise.all([0, 1].map((rank) => {
     const mgr = new CheckpointManager({

@@ -5,12 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  buildShardLayout,
-  CheckpointManager,
-  loadCheckpoint,
-  shardStateDicts,
-} from "../lib/checkpoint/mod.ts";
+import { CheckpointManager, loadCheckpoint, shardStateDicts } from "../lib/checkpoint/mod.ts";
+import { flatLayout } from "../lib/distributed/zero/layout.ts";
 import type { TrainerState } from "../lib/checkpoint/mod.ts";
 import type { OptimizerStateDict } from "../lib/optim/mod.ts";
 import type { NamedHostTensors } from "../lib/util/host_tensor.ts";
@@ -80,7 +76,7 @@ function trainer(step: number, worldSize: number): TrainerState {
 async function saveSharded(folder: string, step: number, worldSize: number): Promise<string> {
   const m = model();
   const o = optim(m);
-  const layout = buildShardLayout(m, worldSize);
+  const layout = flatLayout(m, worldSize);
   const barrier = makeBarrier(worldSize);
   const dirs = await Promise.all(
     Array.from({ length: worldSize }, (_, rank) => {

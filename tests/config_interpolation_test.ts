@@ -5,12 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  findLatestCheckpoint,
-  loadTrainConfig,
-  registerResolver,
-  trainConfigFromObject,
-} from "../lib/config/mod.ts";
+import { findLatestCheckpoint } from "../lib/checkpoint/trainer/run_folder.ts";
+import { loadTrainConfig, registerResolver, trainConfigFromObject } from "../lib/config/mod.ts";
 import { rejectsWith, writeText } from "./_config_helpers.ts";
 import { withTempDir } from "./_temp_dir.ts";
 

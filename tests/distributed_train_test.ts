@@ -10,13 +10,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadCheckpoint } from "../lib/checkpoint/trainer/manager.ts";
+import { loadCheckpoint } from "../lib/checkpoint/trainer/load.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { type DataIndicesRecord, readDataIndices } from "../lib/train/data_indices.ts";
 import { SILENT_LOGGER } from "../lib/train/log.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { runTraining } from "../lib/train/run.ts";
-import { TEST_FAIL_AT_STEP_ENV, TEST_FAIL_RANK_ENV } from "../lib/train/test_failure.ts";
 import { DENO, HAS_MPICH, HAS_OPENMPI, run, type RunResult } from "./distributed/run.ts";
 import {
   makeTinyEnv,
@@ -35,24 +34,33 @@ const NO_DROPOUT = { model: { residual_dropout: 0 } };
 /** Each job's time bound. */
 const JOB_TIMEOUT_MS = 120_000;
 
-/** Runs `scripts/train.ts CONFIG args` on `ranks` ranks through `cli/launch.ts`. */
+/**
+ * Runs `scripts/train.ts CONFIG args` on `ranks` ranks through `cli/launch.ts`; with `failAt`,
+ * the test entry script `tests/distributed/train_failing_rank.ts` instead, whose rank
+ * `failAt.rank` throws in step `failAt.step`.
+ */
 function launchTrain(
   ranks: number,
   config: string,
   args: string[],
-  options: { mpi?: "mpich" | "openmpi"; env?: Record<string, string> } = {},
+  options: { mpi?: "mpich" | "openmpi"; failAt?: { step: number; rank: number } } = {},
 ): Promise<RunResult> {
+  const script = options.failAt === undefined ? ["scripts/train.ts"] : [
+    "tests/distributed/train_failing_rank.ts",
+    String(options.failAt.step),
+    String(options.failAt.rank),
+  ];
   return run(DENO, [
     "run",
     "-A",
     "cli/launch.ts",
     `--nproc-per-node=${ranks}`,
     `--mpi=${options.mpi ?? "mpich"}`,
-    "scripts/train.ts",
+    ...script,
     config,
     "--console_log_interval=1000",
     ...args,
-  ], { env: options.env, timeoutMs: JOB_TIMEOUT_MS });
+  ], { timeoutMs: JOB_TIMEOUT_MS });
 }
 
 function assertJobOk(result: RunResult): void {
@@ -245,7 +253,7 @@ Deno.test({
     const ref = await referenceRuns();
     const folder = join(ref.env.dir, "failing");
     const job = await launchTrain(2, ref.config, [`--save_folder=${folder}`, "--save_interval=2"], {
-      env: { [TEST_FAIL_AT_STEP_ENV]: "3", [TEST_FAIL_RANK_ENV]: "1" },
+      failAt: { step: 3, rank: 1 },
     });
     assert.equal(job.timedOut, false, "the job did not stop by itself");
     assert.notEqual(job.code, 0);

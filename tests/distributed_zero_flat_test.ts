@@ -1,5 +1,5 @@
 /**
- * The bucketed collectives of ZeRO's flat buffer (`lib/distributed/zero_flat.ts`): 3 ranks under
+ * The bucketed collectives of ZeRO's flat buffer (`lib/distributed/zero/flat_collectives.ts`): 3 ranks under
  * MPICH (skipped without it), and one process without MPI.
  *
  * @module

@@ -6,13 +6,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  buildShardLayout,
   CheckpointManager,
   findLatestCheckpoint,
   loadCheckpoint,
   shardStateDicts,
   unshardCheckpoint,
 } from "../lib/checkpoint/mod.ts";
+import { flatLayout } from "../lib/distributed/zero/layout.ts";
 import type { TrainerState } from "../lib/checkpoint/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import type { OptimizerStateDict } from "../lib/optim/mod.ts";
@@ -152,7 +152,7 @@ Deno.test("3-rank sharded save: world-size check, per-rank restore, unshard is b
   const folder = await Deno.makeTempDir();
   const m = model();
   const o = optim(m, 7);
-  const layout = buildShardLayout(m, 3);
+  const layout = flatLayout(m, 3);
   const barrier = makeBarrier(3);
   const dirs = await Promise.all([0, 1, 2].map((rank) => {
     const mgr = new CheckpointManager({ saveFolder: folder, rank, worldSize: 3, barrier });

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { initBackend } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { loadTrainConfig } from "../lib/config/mod.ts";
+import { LocalDataParallel } from "../lib/distributed/data_parallel.ts";
 import { Olmo } from "../lib/model/mod.ts";
 import { createOptimizer } from "../lib/optim/mod.ts";
 import { runTrainStep } from "../lib/train/train_step.ts";
@@ -45,7 +46,7 @@ for (const backend of ["cpu", "wasm"] as const) {
         const optimizer = createOptimizer(cfg.optimizer, model.params, cfg);
         const ctx = {
           model,
-          optimizer,
+          dataParallel: new LocalDataParallel(model, optimizer),
           microBatchSize: 4,
           zLoss: false,
           dropoutSeed: () => 0,

@@ -22,6 +22,7 @@ import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { runTraining } from "../lib/train/run.ts";
 import { NonFiniteLossError, runTrainStep } from "../lib/train/train_step.ts";
 import { SingleProcessWorld } from "../lib/distributed/world.ts";
+import { LocalDataParallel } from "../lib/distributed/data_parallel.ts";
 import {
   makeTinyEnv,
   patternTokens,
@@ -203,7 +204,7 @@ Deno.test("the number of live tensors is stable across training steps", async ()
     const optimizer = createOptimizer(cfg.optimizer, model.params, cfg);
     const ctx = {
       model,
-      optimizer,
+      dataParallel: new LocalDataParallel(model, optimizer),
       microBatchSize: 2,
       zLoss: true,
       dropoutSeed: (m: number) => m,
@@ -276,7 +277,7 @@ Deno.test("micro-batches: the loss is the mean of each one's token-mean CE, grad
       tf.dispose([value, ...Object.values(grads)]);
       const ctx = {
         model,
-        optimizer,
+        dataParallel: new LocalDataParallel(model, optimizer),
         microBatchSize: 2,
         zLoss: false,
         dropoutSeed: (m: number) => m,

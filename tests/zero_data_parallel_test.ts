@@ -10,13 +10,14 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend/mod.ts";
 import type { CollatedBatch } from "../lib/data/collator.ts";
+import { LocalDataParallel } from "../lib/distributed/data_parallel.ts";
 import { SingleProcessWorld } from "../lib/distributed/world.ts";
+import { ZeroDataParallel } from "../lib/distributed/zero/data_parallel.ts";
+import { zeroFullOptimizerState, zeroShardState } from "../lib/distributed/zero/gather.ts";
+import { layoutMismatch } from "../lib/distributed/zero/layout.ts";
 import { Olmo } from "../lib/model/olmo.ts";
 import { createOptimizer } from "../lib/optim/optimizer.ts";
 import { runTrainStep, type TrainStepContext } from "../lib/train/train_step.ts";
-import { zeroFullOptimizerState, zeroRankShard } from "../lib/distributed/zero/gather.ts";
-import { ZeroDataParallel } from "../lib/distributed/zero/data_parallel.ts";
-import { layoutMismatch } from "../lib/distributed/zero/state.ts";
 import { makeTinyEnv, patternTokens, tinyTrainConfig } from "./_train_fixture.ts";
 
 await initBackend("cpu", { quiet: true });
@@ -31,20 +32,22 @@ async function trainBoth(extra: Record<string, unknown>, steps: number, collectA
   const env = await makeTinyEnv();
   try {
     const cfg = await tinyTrainConfig(env, `${env.dir}/run`, extra);
-    const ctx = (model: Olmo): Omit<TrainStepContext, "optimizer"> => ({
+    const ctx = (model: Olmo): Omit<TrainStepContext, "dataParallel"> => ({
       model,
       microBatchSize: 2,
       zLoss: cfg.softmax_auxiliary_loss,
       dropoutSeed: (m) => 100 + m,
     });
     const localModel = new Olmo(cfg.model, { seed: 3 });
+    const localOptimizer = createOptimizer(cfg.optimizer, localModel.params, cfg);
     const local = {
       ...ctx(localModel),
-      optimizer: createOptimizer(cfg.optimizer, localModel.params, cfg),
+      dataParallel: new LocalDataParallel(localModel, localOptimizer),
+      optimizer: localOptimizer,
     };
     const zeroModel = new Olmo(cfg.model, { seed: 3 });
     const zero = await ZeroDataParallel.create(new SingleProcessWorld(), zeroModel, cfg);
-    const sharded = { ...ctx(zeroModel), optimizer: zero.optimizer, dataParallel: zero };
+    const sharded = { ...ctx(zeroModel), dataParallel: zero };
     const results = {
       local: [] as number[],
       zero: [] as number[],
@@ -140,27 +143,18 @@ for (
 
 Deno.test("ZeRO rank shard: a sharded save restores into a fresh run exactly; a foreign layout is refused", async () => {
   const run = await trainBoth({ max_grad_norm_ratio: 1.5 }, 3);
-  const trainer = {
-    global_step: 3,
-    global_data_step: 3,
-    global_train_examples_seen: 12,
-    global_train_tokens_seen: 192,
-    world_size: 1,
-    checkpoints: [],
-    unsharded_checkpoints: [],
-  };
   const fresh = new Olmo(run.zeroModel.config, { seed: 99 });
   const env = await makeTinyEnv();
   const cfg = await tinyTrainConfig(env, `${env.dir}/run`, { max_grad_norm_ratio: 1.5 });
   const restored = await ZeroDataParallel.create(new SingleProcessWorld(), fresh, cfg);
   try {
-    const shard = await zeroRankShard(run.zero, trainer);
+    const shard = await zeroShardState(run.zero);
     assert.equal(shard.params.length, run.zero.layout.numel);
     assert.ok(
       Object.values(shard.optimScalars).every((s) => s.step === 3 && s.grad_norm_exp_avg! > 0),
     );
-    const layout = run.zero.checkpointLayout();
-    await restored.loadRankShard(layout, shard, "test", true);
+    const layout = run.zero.layout;
+    await restored.loadShardState(layout, shard, "test", true);
     assert.equal(await paramsDiff(run.zeroModel, fresh), 0);
     const want = await zeroFullOptimizerState(run.zero);
     const got = await zeroFullOptimizerState(restored);
@@ -172,7 +166,7 @@ Deno.test("ZeRO rank shard: a sharded save restores into a fresh run exactly; a 
       /parameters differ from this model's \(entry 0/,
     );
     await assert.rejects(
-      () => restored.loadRankShard(reordered, shard, "ckpt/step3", true),
+      () => restored.loadShardState(reordered, shard, "ckpt/step3", true),
       /ckpt\/step3: the checkpoint's parameters differ/,
     );
   } finally {
@@ -191,7 +185,6 @@ Deno.test("ZeRO steps leak no tensors", async () => {
   try {
     const ctx: TrainStepContext = {
       model: run.zeroModel,
-      optimizer: run.zero.optimizer,
       dataParallel: run.zero,
       microBatchSize: 2,
       zLoss: false,

@@ -77,7 +77,11 @@ export interface DataParallel {
    * reads the step's loss, gradient norm and optimizer metrics (`collect`: the per-parameter
    * ones). Every rank must call it.
    */
-  reduceGradients(acc: AccumulatedGradients, globalStep: number, collect: boolean): Promise<ReducedStep>;
+  reduceGradients(
+    acc: AccumulatedGradients,
+    globalStep: number,
+    collect: boolean,
+  ): Promise<ReducedStep>;
   /** Metrics of the last update (LionW's `update_cos_sim`). Every rank must call it. */
   postStepMetrics(): Promise<Record<string, number>>;
   /**

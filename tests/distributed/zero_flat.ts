@@ -1,6 +1,6 @@
 /**
  * Run under mpiexec: the bucketed reduce-scatter and all-gather of one padded flat buffer
- * (`lib/distributed/zero_flat.ts`), for shard sizes below, at and above the bucket width, checked
+ * (`lib/distributed/zero/flat_collectives.ts`), for shard sizes below, at and above the bucket width, checked
  * against per-rank formulas. Prints `OK rank r` on success; a failed assertion aborts the job.
  *
  * @module

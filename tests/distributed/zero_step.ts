@@ -8,6 +8,7 @@
  */
 import { initBackend } from "../../lib/backend/mod.ts";
 import type { CollatedBatch } from "../../lib/data/collator.ts";
+import { LocalDataParallel } from "../../lib/distributed/data_parallel.ts";
 import { initWorld } from "../../lib/distributed/world.ts";
 import { Olmo } from "../../lib/model/olmo.ts";
 import { createOptimizer } from "../../lib/optim/optimizer.ts";
@@ -31,7 +32,8 @@ await Deno.remove(env.dir, { recursive: true });
 const model = new Olmo(cfg.model, { seed: 3 });
 // One process trains with the plain local optimizer, as the trainer does: the reference.
 const zero = world.size > 1 ? await ZeroDataParallel.create(world, model, cfg) : null;
-const optimizer = zero?.optimizer ?? createOptimizer(cfg.optimizer, model.params, cfg);
+const dataParallel = zero ??
+  new LocalDataParallel(model, createOptimizer(cfg.optimizer, model.params, cfg));
 const rowsPerRank = GLOBAL_BATCH / world.size;
 const steps: { ce: number; norm: number }[] = [];
 for (let step = 1; step <= 3; step++) {
@@ -47,8 +49,7 @@ for (let step = 1; step <= 3; step++) {
   const result = await runTrainStep(
     {
       model,
-      optimizer,
-      dataParallel: zero ?? undefined,
+      dataParallel,
       microBatchSize: 1,
       zLoss: false,
       dropoutSeed: (micro) => micro,
@@ -62,6 +63,6 @@ for (let step = 1; step <= 3; step++) {
 const params: Record<string, number[]> = {};
 for (const [name, t] of await model.stateDict()) params[name] = Array.from(t.data as Float32Array);
 await Deno.writeTextFile(`${outDir}/rank${world.rank}.json`, JSON.stringify({ steps, params }));
-(zero ?? optimizer).dispose();
+dataParallel.dispose();
 model.dispose();
 await world.finalize();

@@ -42,6 +42,10 @@ export {
   saveTrainingCheckpoint,
 } from "./training.ts";
 export type { JoinedShardedCheckpoint, ReadShardedOptions } from "./unshard.ts";
-export { checkShardedCheckpointFiles, readShardedCheckpoint, unshardCheckpoint } from "./unshard.ts";
+export {
+  checkShardedCheckpointFiles,
+  readShardedCheckpoint,
+  unshardCheckpoint,
+} from "./unshard.ts";
 export type { ConfigSource, UnshardedContents, UnshardedRead } from "./unsharded.ts";
 export { CHECKPOINT_FORMAT_VERSION, readUnshardedFiles, writeUnshardedFiles } from "./unsharded.ts";

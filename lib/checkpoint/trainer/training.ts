@@ -14,7 +14,7 @@
 import { dirname } from "node:path";
 import type { DataParallel } from "../../distributed/data_parallel.ts";
 import { isUrl, resolveResource, ResourceNotFoundError } from "../remote.ts";
-import { type LoadedCheckpoint, loadCheckpoint } from "./load.ts";
+import { loadCheckpoint, type LoadedCheckpoint } from "./load.ts";
 import type { CheckpointManager } from "./manager.ts";
 import type { TrainerState } from "./state.ts";
 
@@ -104,6 +104,11 @@ export async function applyTrainingCheckpoint(
   if (loaded.model !== null) {
     await dataParallel.loadFullState(loaded.model, loaded.optim, loaded.dir);
   } else {
-    await dataParallel.loadShardState(loaded.layout!, loaded.shard!, loaded.dir, loadOptimizerState);
+    await dataParallel.loadShardState(
+      loaded.layout!,
+      loaded.shard!,
+      loaded.dir,
+      loadOptimizerState,
+    );
   }
 }
