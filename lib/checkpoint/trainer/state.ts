@@ -1,6 +1,6 @@
 /**
  * The trainer state saved with every checkpoint (`train.json` unsharded, `rank{r}.json`
- * sharded): OLMo's `trainer_state_dict()` (spec §6.7) as JSON.
+ * sharded): OLMo's `olmo/train.py` `Trainer.trainer_state_dict()` as JSON.
  *
  * @module
  */

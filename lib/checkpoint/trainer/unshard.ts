@@ -1,7 +1,7 @@
 /**
- * Reading a whole sharded checkpoint in one process (spec §7.4): every rank file of `step{N}/`,
- * whatever world size wrote it, joined in memory into the state an unsharded checkpoint holds.
- * No MPI and no model code: `unshardCheckpoint` writes the result as `step{N}-unsharded/`, and
+ * Reading a whole sharded checkpoint in one process (OLMo's `scripts/unshard.py`): every rank
+ * file of `step{N}/`, whatever world size wrote it, joined in memory into the state an unsharded
+ * checkpoint holds. No MPI and no model code: `unshardCheckpoint` writes the result as `step{N}-unsharded/`, and
  * checkpoint conversion reads sharded inputs through it.
  *
  * Like OLMo's `scripts/unshard.py`, the trainer state is rank 0's without its RNG state (each

@@ -1,6 +1,6 @@
 /**
- * Files of an unsharded checkpoint folder (`step{N}-unsharded/`, spec §7.3 with safetensors and
- * JSON in place of OLMo's pickles):
+ * Files of an unsharded checkpoint folder (`step{N}-unsharded/`: OLMo's unsharded checkpoint,
+ * with safetensors and JSON in place of its pickles):
  *
  * | file | contents |
  * | --- | --- |
