@@ -19,9 +19,15 @@ export type { AdamWKernelAttrs } from "./adamw_kernel.ts";
 export { ADAMW_KERNEL, fusedAdamWUpdate } from "./adamw_kernel.ts";
 export type { LionWHyper, LionWResult, LionWScalars } from "./lionw.ts";
 export { disposeLionWScalars, lionwScalars, lionwUpdate } from "./lionw.ts";
-export type { ClipContext, ClipResult } from "./clipping.ts";
+export type {
+  ClipCoefficients,
+  ClipCoefficientsInput,
+  ClipContext,
+  ClipResult,
+} from "./clipping.ts";
 export {
   adaptiveClip,
+  clipCoefficients,
   clipGradients,
   globalClipCoefficient,
   squaredNorm,

@@ -22,7 +22,9 @@ import {
   tfjsCompatibilityWarnings,
   type TrainConfig,
 } from "../config/mod.ts";
+import { LocalDataParallel } from "../distributed/data_parallel.ts";
 import { type Communicator, initWorld } from "../distributed/world.ts";
+import { ZeroDataParallel } from "../distributed/zero/data_parallel.ts";
 import { MissingTokenDataError } from "../data/errors.ts";
 import { Olmo } from "../model/olmo.ts";
 import { createOptimizer } from "../optim/optimizer.ts";
@@ -36,7 +38,6 @@ import { resolvePeakFlops } from "./peak_flops.ts";
 import type { TrainProgressOptions } from "./progress.ts";
 import { buildTrainDataset, TRAIN_DATA_DIR } from "./train_data.ts";
 import { type FitResult, Trainer } from "./trainer.ts";
-import { ZeroDataParallel } from "../distributed/zero/data_parallel.ts";
 
 /** Options of `runTraining`. */
 export interface RunTrainingOptions {
@@ -157,7 +158,8 @@ export async function runTraining(
   }
   const model = new Olmo(cfg.model, { seed: cfg.seed });
   const zero = world.size > 1 ? await ZeroDataParallel.create(world, model, cfg) : null;
-  const optimizer = zero?.optimizer ?? createOptimizer(cfg.optimizer, model.params, cfg);
+  const dataParallel = zero ??
+    new LocalDataParallel(model, createOptimizer(cfg.optimizer, model.params, cfg));
   try {
     const total = model.numParams();
     const nonEmbedding = model.numParams({ includeEmbedding: false });
@@ -183,12 +185,12 @@ export async function runTraining(
     const trainer = new Trainer({
       cfg,
       model,
-      optimizer,
+      optimizer: dataParallel.optimizer,
       scheduler: buildScheduler(cfg.scheduler),
       trainDataset,
       evaluators,
       world,
-      dataParallel: zero ?? undefined,
+      dataParallel,
       logger: log,
       progress: opts.progress,
       peakFlops: peak?.flops ?? null,
@@ -227,7 +229,7 @@ export async function runTraining(
       trainer.close();
     }
   } finally {
-    (zero ?? optimizer).dispose();
+    dataParallel.dispose();
     model.dispose();
   }
 }
