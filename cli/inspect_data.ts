@@ -10,45 +10,49 @@
  *
  * @module
  */
-import yargs from "yargs";
 import { join } from "node:path";
 import { loadTrainConfig } from "../lib/config/mod.ts";
 import { registerCorpusResolvers } from "../lib/data/corpus_resolvers.ts";
 import { globalIndicesForRun, instancesForStep } from "../lib/data/inspect.ts";
 import { memMapDatasetFromDataConfig } from "../lib/data/memmap_dataset.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
-import { parseStrictArgs, runCommand } from "../lib/util/command.ts";
+import {
+  commandHelp,
+  type CommandSpec,
+  type OptionSpec,
+  parseCommandLine,
+} from "../lib/command/args.ts";
+import { runCommand, UsageError } from "../lib/command/run.ts";
 
-interface InspectArgv {
-  run?: string;
-  config?: string;
-  step: number;
-  worldSize: number;
-  chars: number;
-  full: boolean;
-  help?: boolean;
-}
+const SPEC = {
+  name: "deno task inspect-data",
+  usage: "(--run DIR | --config FILE) --step N [options]",
+  options: {
+    run: { type: "string", placeholder: "DIR", describe: "run directory (save_folder)" },
+    config: {
+      type: "string",
+      placeholder: "FILE",
+      describe: "training config (without a run directory)",
+    },
+    step: { type: "number", required: true, describe: "optimizer step (1-based)" },
+    "world-size": { type: "number", default: 1, describe: "ranks the run used" },
+    chars: { type: "number", default: 160, describe: "preview length per instance" },
+    full: { type: "boolean", default: false, describe: "print whole instances" },
+  },
+  maxPositionals: [0, "inspect-data takes no positional arguments"],
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 async function main(args: string[]): Promise<number> {
-  const argv = await parseStrictArgs<InspectArgv>(
-    yargs(args)
-      .scriptName("deno task inspect-data")
-      .usage("$0 (--run DIR | --config FILE) --step N [options]")
-      .option("run", { type: "string", describe: "run directory (save_folder)" })
-      .option("config", { type: "string", describe: "training config (without a run directory)" })
-      .option("step", { type: "number", demandOption: true, describe: "optimizer step (1-based)" })
-      .option("world-size", { type: "number", default: 1, describe: "ranks the run used" })
-      .option("chars", { type: "number", default: 160, describe: "preview length per instance" })
-      .option("full", { type: "boolean", default: false, describe: "print whole instances" })
-      .check((a: InspectArgv) => {
-        if (a.help) return true;
-        if ((a.run === undefined) === (a.config === undefined)) {
-          throw new Error("give exactly one of --run or --config");
-        }
-        return true;
-      }),
-  );
-  if (argv.help) return 0;
+  const line = parseCommandLine(args, SPEC);
+  if (line.help) {
+    console.log(commandHelp(SPEC));
+    return 0;
+  }
+  const o = line.options;
+  if ((o.run === undefined) === (o.config === undefined)) {
+    throw new UsageError("give exactly one of --run or --config");
+  }
+  const argv = { ...o, worldSize: o["world-size"] };
 
   registerCorpusResolvers();
   const configPath = argv.run !== undefined ? join(argv.run, "config.yaml") : argv.config!;
@@ -95,4 +99,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runCommand("inspect-data", main);
+if (import.meta.main) await runCommand("inspect-data", main, commandHelp(SPEC));

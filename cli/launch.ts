@@ -10,31 +10,48 @@
  *
  * @module
  */
-import yargs from "yargs";
 import {
   buildLaunchCommand,
   type CommandLine,
   MPIEXEC_BY_FLAVOR,
-  type MpiFlavor,
   parseHostfile,
 } from "../lib/distributed/launch_command.ts";
-import { parseStrictArgs } from "../lib/util/command.ts";
+import {
+  commandHelp,
+  type CommandSpec,
+  type OptionSpec,
+  parseCommandLine,
+} from "../lib/command/args.ts";
 
 /** Exit code of a shell for "command not found". */
 const EXIT_NOT_FOUND = 127;
 /** Environment variable prefixes exported to remote Open MPI ranks (hydra forwards everything). */
 const FORWARDED_ENV_PREFIXES = ["OLMO_", "DENO_", "WANDB_", "SCRATCH_DIR"];
 
-/** The parsed options (yargs ships no type declarations). */
-interface LaunchArgv {
-  _: (string | number)[];
-  nprocPerNode: number;
-  mpi: MpiFlavor;
-  hostfile?: string;
-  hosts?: string;
-  dryRun: boolean;
-  help?: boolean;
-}
+const SPEC = {
+  name: "deno task launch",
+  usage: "[options] SCRIPT [args...]",
+  description: "Runs SCRIPT on N ranks per node under mpiexec.",
+  options: {
+    "nproc-per-node": { type: "number", default: 1, placeholder: "N", describe: "ranks per node" },
+    mpi: {
+      type: "string",
+      choices: ["mpich", "openmpi"],
+      default: "mpich",
+      describe: "MPI implementation (launcher and library)",
+    },
+    hostfile: { type: "string", placeholder: "FILE", describe: "hostfile of a multi-node run" },
+    hosts: {
+      type: "string",
+      placeholder: "A,B",
+      describe: "comma-separated hosts of a multi-node run",
+    },
+    "dry-run": { type: "boolean", default: false, describe: "print the command only" },
+  },
+  minPositionals: [1, "SCRIPT is required"],
+  stopAtPositional: true,
+  conflicts: [["hostfile", "hosts"]],
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 /** A parsed launch: the mpiexec command line and whether to only print it. */
 export interface ParsedLaunch extends CommandLine {
@@ -47,30 +64,19 @@ export interface ParsedLaunch extends CommandLine {
  * Everything from SCRIPT on is passed to the script untouched.
  */
 export async function parseLaunchArgs(args: string[]): Promise<ParsedLaunch | null> {
-  const argv = await parseStrictArgs<LaunchArgv>(
-    yargs(args)
-      .scriptName("deno task launch")
-      .usage("$0 [options] SCRIPT [args...]\n\nRuns SCRIPT on N ranks per node under mpiexec.")
-      .parserConfiguration({ "halt-at-non-option": true, "parse-positional-numbers": false })
-      .option("nproc-per-node", {
-        alias: "nproc_per_node",
-        type: "number",
-        default: 1,
-        describe: "ranks per node",
-      })
-      .option("mpi", {
-        choices: ["mpich", "openmpi"] as const,
-        default: "mpich" as MpiFlavor,
-        describe: "MPI implementation (launcher and library)",
-      })
-      .option("hostfile", { type: "string", describe: "hostfile of a multi-node run" })
-      .option("hosts", { type: "string", describe: "comma-separated hosts of a multi-node run" })
-      .option("dry-run", { type: "boolean", default: false, describe: "print the command only" })
-      .conflicts("hostfile", "hosts")
-      .demandCommand(1, "SCRIPT is required"),
-  );
-  if (argv.help) return null;
-  const [script, ...scriptArgs] = argv._.map(String);
+  const line = parseCommandLine(args, SPEC);
+  if (line.help) {
+    console.log(commandHelp(SPEC));
+    return null;
+  }
+  const argv = {
+    nprocPerNode: line.options["nproc-per-node"],
+    mpi: line.options.mpi,
+    hostfile: line.options.hostfile,
+    hosts: line.options.hosts,
+    dryRun: line.options["dry-run"],
+  };
+  const [script, ...scriptArgs] = line.positionals;
   let hosts = argv.hosts?.split(",").map((h: string) => h.trim()).filter((h: string) => h !== "");
   if (argv.hostfile !== undefined) {
     hosts = parseHostfile(await Deno.readTextFile(argv.hostfile), argv.hostfile);

@@ -9,29 +9,57 @@
  *
  * @module
  */
-import yargs from "yargs";
 import { ensureCorpus } from "../lib/data/corpus.ts";
 import { prepareData } from "../lib/data/prepare.ts";
-import type { TextUnit } from "../lib/data/text_sources.ts";
 import { parseTokenDType } from "../lib/data/token_file.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
-import { parseStrictArgs, runCommand } from "../lib/util/command.ts";
+import {
+  commandHelp,
+  type CommandSpec,
+  type OptionSpec,
+  parseCommandLine,
+} from "../lib/command/args.ts";
+import { runCommand } from "../lib/command/run.ts";
 
-interface PrepareArgv {
-  _: (string | number)[];
-  output: string;
-  tokenizer: string;
-  eosTokenId?: number;
-  dtype?: string;
-  maxTokens: number;
-  workers: number;
-  textField: string;
-  textUnit: TextUnit;
-  validate: boolean;
-  overwrite: boolean;
-  quiet: boolean;
-  help?: boolean;
-}
+const SPEC = {
+  name: "deno task prepare-data",
+  usage: "INPUT... -o OUT_DIR --tokenizer ID [options]",
+  options: {
+    output: { type: "string", alias: "o", required: true, describe: "output dir" },
+    tokenizer: {
+      type: "string",
+      required: true,
+      placeholder: "ID",
+      describe: "tokenizer.json path, directory, Hub id, or corpus:brown",
+    },
+    "eos-token-id": {
+      type: "number",
+      describe: "EOS appended to documents (default vocab_size - 1, as OLMo)",
+    },
+    dtype: {
+      type: "string",
+      choices: ["uint16", "uint32"],
+      describe: "default: from the vocab size",
+    },
+    "max-tokens": {
+      type: "number",
+      default: 536870912,
+      describe: "maximum tokens per output file",
+    },
+    workers: { type: "number", alias: "j", default: 1, describe: "tokenizer workers" },
+    "text-field": { type: "string", default: "text", describe: "JSON field with the text" },
+    "text-unit": {
+      type: "string",
+      choices: ["file", "paragraph", "line"],
+      default: "file",
+      describe: "document unit of .txt inputs",
+    },
+    validate: { type: "boolean", default: false, describe: "re-tokenize and compare" },
+    overwrite: { type: "boolean", default: false, describe: "replace token files" },
+    quiet: { type: "boolean", default: false, describe: "no progress bar" },
+  },
+  minPositionals: [1, "at least one INPUT is required"],
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 async function loadTokenizer(identifier: string, eosTokenId?: number): Promise<Tokenizer> {
   if (identifier.startsWith("corpus:")) {
@@ -42,43 +70,26 @@ async function loadTokenizer(identifier: string, eosTokenId?: number): Promise<T
 }
 
 async function main(args: string[]): Promise<number> {
-  const argv = await parseStrictArgs<PrepareArgv>(
-    yargs(args)
-      .scriptName("deno task prepare-data")
-      .usage("$0 INPUT... -o OUT_DIR --tokenizer ID [options]")
-      .option("output", { alias: "o", type: "string", demandOption: true, describe: "output dir" })
-      .option("tokenizer", {
-        type: "string",
-        demandOption: true,
-        describe: "tokenizer.json path, directory, Hub id, or corpus:brown",
-      })
-      .option("eos-token-id", {
-        type: "number",
-        describe: "EOS appended to documents (default vocab_size - 1, as OLMo)",
-      })
-      .option("dtype", { choices: ["uint16", "uint32"], describe: "default: from the vocab size" })
-      .option("max-tokens", {
-        type: "number",
-        default: 536870912,
-        describe: "maximum tokens per output file",
-      })
-      .option("workers", { alias: "j", type: "number", default: 1, describe: "tokenizer workers" })
-      .option("text-field", {
-        type: "string",
-        default: "text",
-        describe: "JSON field with the text",
-      })
-      .option("text-unit", {
-        choices: ["file", "paragraph", "line"],
-        default: "file",
-        describe: "document unit of .txt inputs",
-      })
-      .option("validate", { type: "boolean", default: false, describe: "re-tokenize and compare" })
-      .option("overwrite", { type: "boolean", default: false, describe: "replace token files" })
-      .option("quiet", { type: "boolean", default: false, describe: "no progress bar" })
-      .demandCommand(1, "at least one INPUT is required"),
-  );
-  if (argv.help) return 0;
+  const line = parseCommandLine(args, SPEC);
+  if (line.help) {
+    console.log(commandHelp(SPEC));
+    return 0;
+  }
+  const o = line.options;
+  const argv = {
+    _: line.positionals,
+    output: o.output,
+    tokenizer: o.tokenizer,
+    eosTokenId: o["eos-token-id"],
+    dtype: o.dtype,
+    maxTokens: o["max-tokens"],
+    workers: o.workers,
+    textField: o["text-field"],
+    textUnit: o["text-unit"],
+    validate: o.validate,
+    overwrite: o.overwrite,
+    quiet: o.quiet,
+  };
 
   const tokenizer = await loadTokenizer(argv.tokenizer, argv.eosTokenId);
   const result = await prepareData({
@@ -109,4 +120,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runCommand("prepare-data", main);
+if (import.meta.main) await runCommand("prepare-data", main, commandHelp(SPEC));

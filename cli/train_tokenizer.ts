@@ -9,52 +9,59 @@
  *
  * @module
  */
-import yargs from "yargs";
-import { listInputFiles, readDocuments, type TextUnit } from "../lib/data/text_sources.ts";
+import { listInputFiles, readDocuments } from "../lib/data/text_sources.ts";
 import { ByteLevelBpeTrainer } from "../lib/tokenizer/bpe_trainer.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
 import { writeFileAtomic } from "../lib/util/fs.ts";
-import { parseStrictArgs, runCommand } from "../lib/util/command.ts";
+import {
+  commandHelp,
+  type CommandSpec,
+  type OptionSpec,
+  parseCommandLine,
+} from "../lib/command/args.ts";
+import { runCommand } from "../lib/command/run.ts";
 
-interface TrainTokenizerArgv {
-  _: (string | number)[];
-  output: string;
-  vocabSize: number;
-  eosToken: string;
-  padToken: string;
-  minFrequency: number;
-  textField: string;
-  textUnit: TextUnit;
-  help?: boolean;
-}
+const SPEC = {
+  name: "deno task train-tokenizer",
+  usage: "INPUT... -o tokenizer.json --vocab-size N [options]",
+  options: {
+    output: { type: "string", alias: "o", required: true, describe: "output file" },
+    "vocab-size": { type: "number", default: 8192, describe: "vocabulary size" },
+    "eos-token": { type: "string", default: "<|endoftext|>", describe: "EOS (last id)" },
+    "pad-token": {
+      type: "string",
+      default: "<|padding|>",
+      describe: "padding token (id vocab_size - 2); empty for none",
+    },
+    "min-frequency": { type: "number", default: 2, describe: "minimum pair count" },
+    "text-field": { type: "string", default: "text", describe: "JSON field with the text" },
+    "text-unit": {
+      type: "string",
+      choices: ["file", "paragraph", "line"],
+      default: "file",
+      describe: "document unit of .txt inputs",
+    },
+  },
+  minPositionals: [1, "at least one INPUT is required"],
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 async function main(args: string[]): Promise<number> {
-  const argv = await parseStrictArgs<TrainTokenizerArgv>(
-    yargs(args)
-      .scriptName("deno task train-tokenizer")
-      .usage("$0 INPUT... -o tokenizer.json --vocab-size N [options]")
-      .option("output", { alias: "o", type: "string", demandOption: true, describe: "output file" })
-      .option("vocab-size", { type: "number", default: 8192, describe: "vocabulary size" })
-      .option("eos-token", { type: "string", default: "<|endoftext|>", describe: "EOS (last id)" })
-      .option("pad-token", {
-        type: "string",
-        default: "<|padding|>",
-        describe: "padding token (id vocab_size - 2); empty for none",
-      })
-      .option("min-frequency", { type: "number", default: 2, describe: "minimum pair count" })
-      .option("text-field", {
-        type: "string",
-        default: "text",
-        describe: "JSON field with the text",
-      })
-      .option("text-unit", {
-        choices: ["file", "paragraph", "line"],
-        default: "file",
-        describe: "document unit of .txt inputs",
-      })
-      .demandCommand(1, "at least one INPUT is required"),
-  );
-  if (argv.help) return 0;
+  const line = parseCommandLine(args, SPEC);
+  if (line.help) {
+    console.log(commandHelp(SPEC));
+    return 0;
+  }
+  const o = line.options;
+  const argv = {
+    _: line.positionals,
+    output: o.output,
+    vocabSize: o["vocab-size"],
+    eosToken: o["eos-token"],
+    padToken: o["pad-token"],
+    minFrequency: o["min-frequency"],
+    textField: o["text-field"],
+    textUnit: o["text-unit"],
+  };
 
   const started = performance.now();
   const trainer = new ByteLevelBpeTrainer();
@@ -95,4 +102,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runCommand("train-tokenizer", main);
+if (import.meta.main) await runCommand("train-tokenizer", main, commandHelp(SPEC));

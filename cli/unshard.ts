@@ -14,7 +14,6 @@
  * @module
  */
 import { basename, resolve } from "node:path";
-import { buildCli } from "../lib/config/cli.ts";
 import {
   defaultUnshardedDir,
   isNonEmptyDir,
@@ -24,57 +23,41 @@ import {
   checkShardedCheckpointFiles,
   unshardCheckpoint,
 } from "../lib/checkpoint/trainer/unshard.ts";
-import { rejectUnknownOptions, runCommand, UsageError } from "../lib/util/command.ts";
+import {
+  commandHelp,
+  type CommandSpec,
+  type OptionSpec,
+  parseCommandLine,
+} from "../lib/command/args.ts";
+import { runCommand, UsageError } from "../lib/command/run.ts";
 
-const USAGE = `usage: deno task unshard INPUT_DIR [OUTPUT_DIR] [--overwrite] [--model-only]
-
-Joins the rank files of a sharded checkpoint (step{N}/, any world size) into an unsharded one.
-  OUTPUT_DIR     default: step{N}-unsharded next to INPUT_DIR
-  --overwrite    replace an existing OUTPUT_DIR
-  --model-only   leave the optimizer state out`;
-
-/** Parsed command line of `deno task unshard`. */
-interface UnshardArgs {
-  /** The sharded checkpoint folder. */
-  input: string;
-  /** The unsharded checkpoint folder to write; undefined for the default name. */
-  output?: string;
-  /** Replace an existing output folder. */
-  overwrite: boolean;
-  /** Leave the optimizer state out. */
-  modelOnly: boolean;
-}
-
-const OPTIONS = ["overwrite", "model-only", "help", "h"];
-
-/** Parses the command line; null when `--help` was given. @throws UsageError */
-function parseArgs(argv: string[]): UnshardArgs | null {
-  const parsed = buildCli("unshard", argv)
-    .option("overwrite", { type: "boolean", default: false })
-    .option("model-only", { type: "boolean", default: false })
-    .option("help", { alias: "h", type: "boolean", default: false })
-    .parseSync();
-  if (parsed.help === true) return null;
-  rejectUnknownOptions(parsed, OPTIONS);
-  const positionals = parsed._.map(String);
-  if (positionals.length < 1 || positionals.length > 2) {
-    throw new UsageError(`expected INPUT_DIR [OUTPUT_DIR], got ${positionals.length} argument(s)`);
-  }
-  return {
-    input: positionals[0],
-    output: positionals[1],
-    overwrite: parsed.overwrite === true,
-    modelOnly: parsed["model-only"] === true,
-  };
-}
+const SPEC = {
+  name: "deno task unshard",
+  usage: "INPUT_DIR [OUTPUT_DIR] [--overwrite] [--model-only]",
+  description:
+    "Joins the rank files of a sharded checkpoint (step{N}/, any world size) into an unsharded one.\n" +
+    "  OUTPUT_DIR     default: step{N}-unsharded next to INPUT_DIR",
+  options: {
+    overwrite: { type: "boolean", default: false, describe: "replace an existing OUTPUT_DIR" },
+    "model-only": { type: "boolean", default: false, describe: "leave the optimizer state out" },
+  },
+  minPositionals: [1, "expected INPUT_DIR [OUTPUT_DIR]"],
+  maxPositionals: [2, "expected INPUT_DIR [OUTPUT_DIR], got more arguments"],
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 /** Runs the command; returns the exit code. */
 async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (args === null) {
-    console.log(USAGE);
+  const line = parseCommandLine(argv, SPEC);
+  if (line.help) {
+    console.log(commandHelp(SPEC));
     return 0;
   }
+  const args = {
+    input: line.positionals[0],
+    output: line.positionals[1] as string | undefined,
+    overwrite: line.options.overwrite,
+    modelOnly: line.options["model-only"],
+  };
   // Resolve symlinks (`latest`) so the default output is named after the real step folder.
   let input: string;
   try {
@@ -114,4 +97,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runCommand("unshard", main, USAGE);
+if (import.meta.main) await runCommand("unshard", main, commandHelp(SPEC));

@@ -119,7 +119,7 @@ export async function dryRunLaunch(ws: string, command: string): Promise<void> {
   const perNode = Number(command.match(/--nproc-per-node=(\d+)/)![1]);
   const nodes = command.includes("--host") ? 2 : 1;
   assert.match(printed, new RegExp(` -n ${perNode * nodes} `));
-  const scriptAndArgs = command.slice(command.indexOf("scripts/train.ts"));
+  const scriptAndArgs = command.slice(command.indexOf("cli/train.ts"));
   assert.ok(printed.endsWith(` run -A ${scriptAndArgs}`), printed);
 }
 

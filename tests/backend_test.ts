@@ -13,7 +13,6 @@ import {
   blasLibraryAvailable,
   checkWasmMemory,
   DEFAULT_WASM_MEMORY_LIMIT_BYTES,
-  embedding,
   findTensorflowPackage,
   initBackend,
   installWasmMemoryGuard,
@@ -26,6 +25,7 @@ import {
   webgpuAdapterAvailable,
   webgpuHardwareAdapterAvailable,
 } from "../lib/backend/mod.ts";
+import { embedding } from "../lib/model/mod.ts";
 
 // Mesa's Vulkan driver prints errors when XDG_RUNTIME_DIR is unset (CI sets it to /tmp too).
 if (Deno.env.get("XDG_RUNTIME_DIR") === undefined) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");

@@ -12,13 +12,13 @@ import {
   type BenchRecord,
   formatReport,
   generationPlan,
-  median,
   profileKernels,
   runBenchSuite,
   toJsonLine,
   type TrainRecord,
 } from "../lib/bench/mod.ts";
 import { defaultModelConfig } from "../lib/config/mod.ts";
+import { median } from "../lib/util/median.ts";
 
 /**
  * Edits of `bench-small.yaml` that shrink it to a one-layer toy (same file name, so the PyTorch

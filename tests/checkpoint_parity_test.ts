@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { activeBackend, type BackendName, blasLibraryAvailable } from "../lib/backend/mod.ts";
 import { readSafetensors, writeSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
-import { Olmo } from "../lib/model/mod.ts";
+import { Olmo } from "../mod.ts";
 import { type NamedHostTensors, toFloat32 } from "../lib/util/host_tensor.ts";
 import { HAS_SHARED, OLMO_REFERENCE_CASES, referenceCaseDir } from "./_shared.ts";
 import { withTempDir } from "./_temp_dir.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { loadCheckpoint, readTorchStateDict } from "../lib/checkpoint/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
-import { Olmo } from "../lib/model/olmo.ts";
+import { Olmo } from "../lib/facade/olmo.ts";
 import { toFloat32 } from "../lib/util/host_tensor.ts";
 import { assertBitExact, assertExit, listDir, runCli } from "./_cli.ts";
 import { loadCaseModelConfig } from "./_model_fixture.ts";

@@ -10,9 +10,9 @@ import {
   configFieldsHelp,
   loadTrainConfig,
   overridesFromArgs,
-  parseTrainArgs,
   trainConfigFromObject,
 } from "../lib/config/mod.ts";
+import { parseTrainArgs } from "../lib/command/mod.ts";
 import { rejectsWith, writeText } from "./_config_helpers.ts";
 import { withTempDir } from "./_temp_dir.ts";
 

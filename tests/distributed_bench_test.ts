@@ -54,7 +54,7 @@ Deno.test({
       "-A",
       "cli/launch.ts",
       "--nproc-per-node=2",
-      "scripts/bench.ts",
+      "cli/bench.ts",
       "--distributed-worker",
       "--config",
       CONFIG.path,
@@ -62,7 +62,7 @@ Deno.test({
       "cpu",
       "--steps",
       "1",
-      ...TINY_OVERRIDES.map((o) => `--override=${o}`),
+      ...TINY_OVERRIDES.map((o) => `--${o}`),
     ], { timeoutMs: 120_000 });
     assert.equal(result.timedOut, false);
     assert.equal(result.code, 0, result.stdout + result.stderr);

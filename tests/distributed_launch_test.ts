@@ -139,7 +139,7 @@ Deno.test("launch --dry-run --hostfile: two nodes for MPICH and for Open MPI", a
 Deno.test("launch: bad options and a missing SCRIPT exit 2 with a message", async () => {
   const bogus = await run(DENO, ["run", "-A", "cli/launch.ts", "--bogus=1", "train.ts"]);
   assert.equal(bogus.code, 2);
-  assert.match(bogus.stderr, /Unknown argument: bogus/);
+  assert.match(bogus.stderr, /unknown option --bogus/);
   const none = await run(DENO, ["run", "-A", "cli/launch.ts", "--nproc-per-node=2"]);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /SCRIPT is required/);

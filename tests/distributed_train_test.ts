@@ -1,5 +1,5 @@
 /**
- * Multi-rank training (`deno task launch --nproc-per-node=2 scripts/train.ts`, ZeRO sharding)
+ * Multi-rank training (`deno task launch --nproc-per-node=2 cli/train.ts`, ZeRO sharding)
  * against single-process training of the same config: the same global batches and seed give the
  * same losses and final parameters; sharded checkpoints unshard to the unsharded checkpoint of
  * the same step; checkpoints restart across world sizes (unsharded) or refuse to (sharded); a
@@ -35,7 +35,7 @@ const NO_DROPOUT = { model: { residual_dropout: 0 } };
 const JOB_TIMEOUT_MS = 120_000;
 
 /**
- * Runs `scripts/train.ts CONFIG args` on `ranks` ranks through `cli/launch.ts`; with `failAt`,
+ * Runs `cli/train.ts CONFIG args` on `ranks` ranks through `cli/launch.ts`; with `failAt`,
  * the test entry script `tests/distributed/train_failing_rank.ts` instead, whose rank
  * `failAt.rank` throws in step `failAt.step`.
  */
@@ -45,7 +45,7 @@ function launchTrain(
   args: string[],
   options: { mpi?: "mpich" | "openmpi"; failAt?: { step: number; rank: number } } = {},
 ): Promise<RunResult> {
-  const script = options.failAt === undefined ? ["scripts/train.ts"] : [
+  const script = options.failAt === undefined ? ["cli/train.ts"] : [
     "tests/distributed/train_failing_rank.ts",
     String(options.failAt.step),
     String(options.failAt.rank),
@@ -294,7 +294,7 @@ async function rankPid(marker: string, rank: number): Promise<number | null> {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const args = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).split("\0");
-      if (args[0] !== DENO || !args.includes("scripts/train.ts") || !args.includes(marker)) {
+      if (args[0] !== DENO || !args.includes("cli/train.ts") || !args.includes(marker)) {
         continue;
       }
       const env = (await Deno.readTextFile(`/proc/${entry.name}/environ`)).split("\0");

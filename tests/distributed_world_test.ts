@@ -104,7 +104,7 @@ Deno.test("a missing MPI library fails with the list of tried libraries and an i
   assert.match(result.stderr, /apt install mpich/);
 });
 
-Deno.test("scripts/train.ts without a launcher trains as world size 1 with no MPI (no --allow-ffi)", async () => {
+Deno.test("cli/train.ts without a launcher trains as world size 1 with no MPI (no --allow-ffi)", async () => {
   // Without --allow-ffi any dlopen (of MPI or anything else) throws, as if MPI were not installed.
   const tiny = await makeTinyEnv();
   try {
@@ -115,7 +115,7 @@ Deno.test("scripts/train.ts without a launcher trains as world size 1 with no MP
       save_interval_unsharded: 2,
     });
     const result = await run(DENO, [
-      ...["run", "--allow-read", "--allow-write", "--allow-env", "scripts/train.ts", config],
+      ...["run", "--allow-read", "--allow-write", "--allow-env", "cli/train.ts", config],
     ], { env: plainEnv(), clearEnv: true, timeoutMs: 60_000 });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /training stopped at step 2/);

@@ -5,11 +5,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { buildSampler, parseGenerateArgs, parseTokenIds } from "../cli/generate.ts";
+import { parseGenerateArgs, parseTokenIds } from "../cli/generate.ts";
+import { buildSampler } from "../lib/facade/generate_text.ts";
 import { TopPSampler } from "../lib/generate/samplers.ts";
 
-Deno.test("parseGenerateArgs: defaults, choices, token ids and validation", async () => {
-  const opts = await parseGenerateArgs(["--checkpoint", "ckpt", "Hello world"]);
+Deno.test("parseGenerateArgs: defaults, choices, token ids and validation", () => {
+  const opts = parseGenerateArgs(["--checkpoint", "ckpt", "Hello world"]);
   assert.deepEqual(opts, {
     checkpoint: "ckpt",
     prompt: "Hello world",
@@ -26,7 +27,7 @@ Deno.test("parseGenerateArgs: defaults, choices, token ids and validation", asyn
     lengthPenalty: undefined,
     backend: "auto",
   });
-  const sampled = await parseGenerateArgs([
+  const sampled = parseGenerateArgs([
     "--checkpoint=c",
     "--sampler",
     "top-p",
@@ -44,7 +45,7 @@ Deno.test("parseGenerateArgs: defaults, choices, token ids and validation", asyn
   assert.equal(sampled?.tokenIds, null);
   assert.ok(buildSampler(sampled!) instanceof TopPSampler);
   // "--no-repeat-ngram-size" is an option of its own, not the negation of another.
-  const blocked = await parseGenerateArgs([
+  const blocked = parseGenerateArgs([
     "--checkpoint",
     "c",
     "--no-repeat-ngram-size",
@@ -57,28 +58,28 @@ Deno.test("parseGenerateArgs: defaults, choices, token ids and validation", asyn
     [blocked?.noRepeatNgramSize, blocked?.lengthPenalty, blocked?.prompt],
     [2, 0.5, "x"],
   );
-  const ids = await parseGenerateArgs(["--checkpoint", "c", "--token-ids", " 12, 0 7,,3 "]);
+  const ids = parseGenerateArgs(["--checkpoint", "c", "--token-ids", " 12, 0 7,,3 "]);
   assert.deepEqual(ids?.tokenIds, [12, 0, 7, 3]);
   assert.deepEqual(parseTokenIds("5"), [5]);
   for (const bad of ["1 2.5", "1 -2", "1 x", " , "]) {
     assert.throws(() => parseTokenIds(bad), /--token-ids: /, bad);
   }
-  await assert.rejects(
-    parseGenerateArgs(["--checkpoint", "c", "--token-ids", "1 two"]),
+  assert.throws(
+    () => parseGenerateArgs(["--checkpoint", "c", "--token-ids", "1 two"]),
     /"two" is not a token id/,
   );
-  await assert.rejects(parseGenerateArgs(["--checkpoint", "c"]), /prompt is required/);
-  await assert.rejects(
-    parseGenerateArgs(["--checkpoint", "c", "--sampler", "beam", "x"]),
+  assert.throws(() => parseGenerateArgs(["--checkpoint", "c"]), /prompt is required/);
+  assert.throws(
+    () => parseGenerateArgs(["--checkpoint", "c", "--sampler", "beam", "x"]),
     /sampler/,
   );
-  await assert.rejects(parseGenerateArgs(["--checkpoint", "c", "--temperature", "0", "x"]), /> 0/);
-  await assert.rejects(
-    parseGenerateArgs(["--checkpoint", "c", "--min-steps", "9", "--max-steps", "3", "x"]),
+  assert.throws(() => parseGenerateArgs(["--checkpoint", "c", "--temperature", "0", "x"]), /> 0/);
+  assert.throws(
+    () => parseGenerateArgs(["--checkpoint", "c", "--min-steps", "9", "--max-steps", "3", "x"]),
     /must not exceed/,
   );
-  await assert.rejects(parseGenerateArgs(["--checkpoint", "c", "--beam-size", "0", "x"]), /≥ 1/);
-  const badP = await parseGenerateArgs([
+  assert.throws(() => parseGenerateArgs(["--checkpoint", "c", "--beam-size", "0", "x"]), /≥ 1/);
+  const badP = parseGenerateArgs([
     "--checkpoint",
     "c",
     "--sampler",

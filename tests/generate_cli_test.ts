@@ -11,12 +11,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { stringify as stringifyYaml } from "yaml";
-import { parseGenerateArgs, runGenerate } from "../cli/generate.ts";
+import { parseGenerateArgs } from "../cli/generate.ts";
+import { generateText } from "../lib/facade/generate_text.ts";
 import { loadModelCheckpoint } from "../lib/checkpoint/load_model.ts";
 import { readSafetensors, writeSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { defaultModelConfig, type ModelConfig } from "../lib/config/mod.ts";
 import { generate } from "../lib/generate/generate.ts";
-import { Olmo } from "../lib/model/olmo.ts";
+import { Olmo } from "../lib/facade/olmo.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
 import { assertExit, runCli } from "./_cli.ts";
 import { FIXTURES_DIR, HAS_SHARED, referenceCaseDir, REPO_ROOT } from "./_shared.ts";
@@ -65,7 +66,7 @@ interface Piece {
 
 /** Runs the command in-process, recording each written piece with the forward-pass count. */
 async function runRecorded(args: string[]): Promise<Piece[]> {
-  const opts = await parseGenerateArgs([...args, "--backend", "cpu"]);
+  const opts = parseGenerateArgs([...args, "--backend", "cpu"]);
   const pieces: Piece[] = [];
   const forward = Olmo.prototype.forward;
   let forwards = 0;
@@ -74,7 +75,7 @@ async function runRecorded(args: string[]): Promise<Piece[]> {
     return forward.apply(this, forwardArgs);
   };
   try {
-    await runGenerate(opts!, (text) => pieces.push({ text, forwards }));
+    await generateText(opts!, (text) => pieces.push({ text, forwards }));
   } finally {
     Olmo.prototype.forward = forward;
   }

@@ -13,10 +13,10 @@ import { defaultModelConfig, loadConfigSection, type ModelConfig } from "../lib/
 import { BeamSearch } from "../lib/generate/beam_search.ts";
 import type { BeamSearchState } from "../lib/generate/search_state.ts";
 import { generate } from "../lib/generate/generate.ts";
-import { benchGenerate } from "../lib/generate/bench.ts";
+import { benchGenerate } from "../lib/bench/generate_bench.ts";
 import { MultinomialSampler } from "../lib/generate/samplers.ts";
 import { IncrementalDecoder } from "../lib/generate/text_stream.ts";
-import { Olmo } from "../lib/model/olmo.ts";
+import { Olmo } from "../lib/facade/olmo.ts";
 import { Rng } from "../lib/model/random.ts";
 import { HAS_SHARED, OLMO_REFERENCE_CASES, referenceCaseDir } from "./_shared.ts";
 

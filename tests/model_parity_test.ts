@@ -12,7 +12,7 @@ import {
   initBackend,
 } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
-import { Olmo } from "../lib/model/mod.ts";
+import { Olmo } from "../lib/facade/mod.ts";
 import type { NamedHostTensors } from "../lib/util/host_tensor.ts";
 import { toFloat32 } from "../lib/util/host_tensor.ts";
 import { loadCaseModelConfig } from "./_model_fixture.ts";

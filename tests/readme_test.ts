@@ -271,28 +271,28 @@ const COVERAGE: Record<string, Coverage> = {
     note: ".ci/run installs openmpi-bin",
     exercise: async (_ws, command) => await assertCiInstalls(command.split(" ")[2]),
   },
-  "deno task launch --nproc-per-node=4 scripts/train.ts configs/my-run.yaml --save_folder=runs/x": {
+  "deno task launch --nproc-per-node=4 cli/train.ts configs/my-run.yaml --save_folder=runs/x": {
     how: "dry-run",
     note: "configs/my-run.yaml = a tiny Brown config; checks mpiexec.mpich, -n 4 and the script " +
       "arguments (a real run needs the trainer's multi-rank support)",
     exercise: dryRunLaunch,
   },
-  "deno task launch --mpi=openmpi --nproc-per-node=4 scripts/train.ts configs/my-run.yaml": {
+  "deno task launch --mpi=openmpi --nproc-per-node=4 cli/train.ts configs/my-run.yaml": {
     how: "dry-run",
     note: "mpiexec.openmpi, -n 4",
     exercise: dryRunLaunch,
   },
-  "deno task launch --hosts node1,node2 --nproc-per-node=8 scripts/train.ts configs/my-run.yaml": {
+  "deno task launch --hosts node1,node2 --nproc-per-node=8 cli/train.ts configs/my-run.yaml": {
     how: "dry-run",
     note: "-n 16 over two hosts",
     exercise: dryRunLaunch,
   },
-  "deno task launch --hostfile hosts.txt --nproc-per-node=8 scripts/train.ts configs/my-run.yaml": {
+  "deno task launch --hostfile hosts.txt --nproc-per-node=8 cli/train.ts configs/my-run.yaml": {
     how: "dry-run",
     note: "hosts.txt = node1 and node2; -n 16",
     exercise: dryRunLaunch,
   },
-  "mpiexec.mpich -genv MPI_LIB libmpich.so.12 -ppn $SLURM_NTASKS_PER_NODE -n $SLURM_NTASKS deno run -A scripts/train.ts CONFIG ...":
+  "mpiexec.mpich -genv MPI_LIB libmpich.so.12 -ppn $SLURM_NTASKS_PER_NODE -n $SLURM_NTASKS deno run -A cli/train.ts CONFIG ...":
     {
       how: "run",
       note: "when mpiexec.mpich is installed (CI installs it), outside Slurm with " +
@@ -311,19 +311,18 @@ const COVERAGE: Record<string, Coverage> = {
         assert.deepEqual(await trainSteps(join(ws, "runs", "my-run-mpi")), [1, 2]);
       },
     },
-  "srun --mpi=pmix deno run -A scripts/train.ts ...": {
+  "srun --mpi=pmix deno run -A cli/train.ts ...": {
     how: "checked",
-    note: "needs Slurm; scripts/slurm/train.sbatch has this alternative and passes `bash -n`",
+    note: "needs Slurm; cli/slurm/train.sbatch has this alternative and passes `bash -n`",
     exercise: async (ws) => {
-      assert.match(await read("scripts/slurm/train.sbatch"), /srun --mpi=pmix /);
+      assert.match(await read("cli/slurm/train.sbatch"), /srun --mpi=pmix /);
       await sh(ws, `bash -n ${join(REPO_ROOT, "scripts", "slurm", "train.sbatch")}`);
     },
   },
   "srun --mpi=pmi2 ...": {
     how: "checked",
-    note: "needs Slurm; scripts/slurm/train.sbatch has this alternative",
-    exercise: async () =>
-      assert.match(await read("scripts/slurm/train.sbatch"), /srun --mpi=pmi2 /),
+    note: "needs Slurm; cli/slurm/train.sbatch has this alternative",
+    exercise: async () => assert.match(await read("cli/slurm/train.sbatch"), /srun --mpi=pmi2 /),
   },
   "deno jupyter --install": {
     how: "ci",
@@ -371,7 +370,7 @@ const COVERAGE: Record<string, Coverage> = {
   "srun": {
     how: "mention",
     note: "see the srun lines",
-    exercise: async () => assert.match(await read("scripts/slurm/train.sbatch"), /^#\s+srun /m),
+    exercise: async () => assert.match(await read("cli/slurm/train.sbatch"), /^#\s+srun /m),
   },
 };
 

@@ -1,5 +1,5 @@
 /**
- * `deno task train` end to end, as a user runs it (a subprocess of `scripts/train.ts`): a tiny
+ * `deno task train` end to end, as a user runs it (a subprocess of `cli/train.ts`): a tiny
  * config trains, evaluates and checkpoints into its run folder, printing OLMo's console blocks
  * and plain progress lines off a terminal (a progress bar with an ETA on one); a restart through
  * `${path.last_checkpoint:...}` continues it without `--save_overwrite`, and its metrics and

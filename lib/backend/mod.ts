@@ -1,13 +1,12 @@
 /**
  * Tensor backends: choosing and initialising tfjs backends, the wasm fixes (transposed matmul,
- * memory guard), the native-BLAS matmul of the `native` backend and the embedding lookup whose
- * gradient works everywhere.
+ * memory guard, copy-free kernels), the native-BLAS matmul of the `native` backend, and the
+ * measured matmul ceiling of the active backend (the MFU denominator of training and benchmarks).
  *
  * @module
  */
 export { activeBackend, BACKEND_NAMES, initBackend, isBackendName } from "./init.ts";
 export type { BackendName, InitBackendOptions } from "./init.ts";
-export { embedding } from "./embedding.ts";
 export {
   checkWasmMemory,
   DEFAULT_WASM_MEMORY_LIMIT_BYTES,
@@ -49,3 +48,5 @@ export {
   webgpuAdapterAvailable,
   webgpuHardwareAdapterAvailable,
 } from "./webgpu.ts";
+export { measureMatmulCeiling } from "./matmul_ceiling.ts";
+export type { MatmulCeiling, MatmulCeilingOptions, MatmulSizeResult } from "./matmul_ceiling.ts";

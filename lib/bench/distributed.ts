@@ -15,7 +15,7 @@ import { Rng } from "../model/random.ts";
 import { createOptimizer } from "../optim/optimizer.ts";
 import { runTrainStep, type TrainStepContext } from "../train/train_step.ts";
 import { ZeroDataParallel } from "../distributed/zero/data_parallel.ts";
-import { median } from "./stats.ts";
+import { median } from "../util/median.ts";
 import { randomBatch } from "./train_step.ts";
 
 /** Options of {@link benchDataParallelTraining}. */

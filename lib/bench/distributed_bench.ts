@@ -10,13 +10,13 @@
  */
 import { fileURLToPath } from "node:url";
 import { type BackendName, initBackend } from "../backend/mod.ts";
-import { benchCollectives } from "../distributed/bench.ts";
+import { benchCollectives } from "./collectives.ts";
 import { initWorld, rankPrefix } from "../distributed/world.ts";
 import { benchDataParallelTraining } from "./distributed.ts";
 import type { BenchRecord } from "./report.ts";
 import { type BenchConfigRef, loadBenchConfig } from "./suite.ts";
 
-/** Flag that puts `scripts/bench.ts` in worker mode. */
+/** Flag that puts `cli/bench.ts` in worker mode. */
 export const DISTRIBUTED_WORKER_FLAG = "--distributed-worker";
 
 /**
@@ -87,7 +87,7 @@ export async function spawnDistributedBench(
 ): Promise<BenchRecord[]> {
   const ranks = options.ranks ?? 2;
   const launch = fileURLToPath(new URL("../../cli/launch.ts", import.meta.url));
-  const script = fileURLToPath(new URL("../../scripts/bench.ts", import.meta.url));
+  const script = fileURLToPath(new URL("../../cli/bench.ts", import.meta.url));
   const worker = [
     script,
     DISTRIBUTED_WORKER_FLAG,
@@ -97,7 +97,7 @@ export async function spawnDistributedBench(
     options.backend,
     "--steps",
     String(options.steps),
-    ...(options.overrides ?? []).map((o) => `--override=${o}`),
+    ...(options.overrides ?? []).map((o) => `--${o}`),
   ];
   const timeoutSeconds = options.timeoutSeconds ?? 1800;
   const single = await runWorker(["run", "-A", ...worker], "1-rank baseline", timeoutSeconds);

@@ -7,10 +7,8 @@
  */
 export { BENCH_CONFIG_NAMES, PYTORCH_REFERENCE } from "./reference.ts";
 export type { PytorchReference } from "./reference.ts";
-export { loadAverage1m, machineInfo, median, processCpuSeconds, residentBytes } from "./stats.ts";
+export { loadAverage1m, machineInfo, processCpuSeconds, residentBytes } from "./stats.ts";
 export type { MachineInfo } from "./stats.ts";
-export { measureMatmulCeiling } from "./matmul_ceiling.ts";
-export type { MatmulCeiling, MatmulCeilingOptions, MatmulSizeResult } from "./matmul_ceiling.ts";
 export { buildTrainStep, randomBatch } from "./train_step.ts";
 export type { TrainStepOptions, TrainStepRig } from "./train_step.ts";
 export { benchTraining, wasmHeapBytes } from "./train_bench.ts";
@@ -42,3 +40,7 @@ export {
 export type { DistributedBenchOptions, SpawnDistributedOptions } from "./distributed_bench.ts";
 export { benchDataParallelTraining } from "./distributed.ts";
 export type { DataParallelBenchOptions, DataParallelBenchResult } from "./distributed.ts";
+export { benchGenerate } from "./generate_bench.ts";
+export type { BenchGenerateOptions, BenchGenerateResult } from "./generate_bench.ts";
+export { benchCollectives } from "./collectives.ts";
+export type { BenchedCollective, CollectiveBenchResult } from "./collectives.ts";

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { CollectiveBenchResult } from "../distributed/bench.ts";
-import type { BenchGenerateResult } from "../generate/bench.ts";
+import type { CollectiveBenchResult } from "./collectives.ts";
+import type { BenchGenerateResult } from "./generate_bench.ts";
 import type { DataBenchResult } from "./data_bench.ts";
-import type { MatmulCeiling } from "./matmul_ceiling.ts";
+import type { MatmulCeiling } from "../backend/matmul_ceiling.ts";
 import { formatKernelTimes, type KernelProfile } from "./profile.ts";
 import type { MachineInfo } from "./stats.ts";
 import type { TrainBenchResult } from "./train_bench.ts";

@@ -1,5 +1,5 @@
 /**
- * Small measurement helpers for the benchmark harness: medians, process CPU time, memory and a
+ * Small measurement helpers for the benchmark harness: process CPU time, memory and a
  * description of the machine (benchmarks here run on shared, noisy machines, so every result
  * carries the load average it was measured under).
  *
@@ -7,14 +7,6 @@
  */
 import { cpus } from "node:os";
 import process from "node:process";
-
-/** Median of a non-empty list (mean of the two middle values for an even length). */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error("median: no values");
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** CPU seconds (user + system, all threads) this process has used so far. */
 export function processCpuSeconds(): number {

@@ -8,7 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { TrainConfig } from "../config/train_config.ts";
 import { trainFlopsPerToken } from "../model/flops.ts";
 import { buildTrainStep, type TrainStepRig } from "./train_step.ts";
-import { loadAverage1m, median, processCpuSeconds, residentBytes } from "./stats.ts";
+import { median } from "../util/median.ts";
+import { loadAverage1m, processCpuSeconds, residentBytes } from "./stats.ts";
 
 /** Options of {@link benchTraining}. */
 export interface TrainBenchOptions {

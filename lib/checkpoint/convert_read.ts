@@ -21,7 +21,7 @@ import { splitStateName } from "../optim/optimizer_state.ts";
 import type { NamedHostTensors } from "../util/host_tensor.ts";
 import { pathExists } from "../util/fs.ts";
 import { loadModelCheckpoint, type LoadModelCheckpointOptions } from "./load_model.ts";
-import { isUrl } from "./remote.ts";
+import { isUrl } from "../util/url.ts";
 import { type CheckpointLayout, detectCheckpointLayout } from "./trainer/detect.ts";
 import type { TrainerState } from "./trainer/state.ts";
 import { readShardedCheckpoint } from "./trainer/unshard.ts";

@@ -13,13 +13,8 @@ import { loadConfigSection } from "../config/mod.ts";
 import type { ModelConfig } from "../config/model_config.ts";
 import type { NamedHostTensors } from "../util/host_tensor.ts";
 import { pathExists } from "../util/fs.ts";
-import {
-  cachePathFor,
-  defaultCacheDir,
-  isUrl,
-  resolveResource,
-  ResourceNotFoundError,
-} from "./remote.ts";
+import { isUrl } from "../util/url.ts";
+import { cachePathFor, defaultCacheDir, resolveResource, ResourceNotFoundError } from "./remote.ts";
 import { readSafetensors } from "./formats/safetensors.ts";
 import { readTorchStateDict } from "./formats/torch_pt.ts";
 

@@ -11,7 +11,6 @@ export type { ResolveResourceOptions } from "./remote.ts";
 export {
   cachePathFor,
   defaultCacheDir,
-  isUrl,
   resolveResource,
   ResourceNotFoundError,
   toHttpUrl,

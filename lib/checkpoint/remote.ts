@@ -15,6 +15,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pathExists } from "../util/fs.ts";
+import { isUrl } from "../util/url.ts";
 
 /** A local or remote checkpoint file that does not exist (HTTP 404/410, or no such file). */
 export class ResourceNotFoundError extends Error {
@@ -27,11 +28,6 @@ export interface ResolveResourceOptions {
   cacheDir?: string;
   /** Show download progress on stderr: a bar on a terminal, plain lines otherwise. */
   progress?: boolean;
-}
-
-/** True when `pathOrUrl` looks like a URL (`scheme://...`), as OLMo's `is_url`. */
-export function isUrl(pathOrUrl: string): boolean {
-  return /^[a-z0-9]+:\/\//i.test(pathOrUrl);
 }
 
 /** `$OLMO_TS_CACHE`, else `~/.cache/olmo-ts/checkpoints`. */

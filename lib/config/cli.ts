@@ -1,6 +1,6 @@
 /**
- * Command-line parsing shared by every command: OLMo's `CONFIG.yaml --a.b=value --flag` style
- * (spec §1.1), on npm `yargs`. A bare flag means `true`; leading dashes are stripped; in field
+ * OLMo's override tokenizer, on npm `yargs`, which `lib/command` builds every command's parser on:
+ * OLMo's `CONFIG.yaml --a.b=value --flag` style. A bare flag means `true`; leading dashes are stripped; in field
  * names `-` stands for `_` (`--save-overwrite`); values are YAML (`null`, `[]`, `[0.9,0.99]`);
  * `--key value` works as well as `--key=value`; extra positional `key=value` arguments are
  * overrides too (OLMo's `clean_opt`). `--backend wasm` is just the override `backend=wasm`.
@@ -8,7 +8,6 @@
  * @module
  */
 import yargs from "yargs";
-import { ConfigError } from "./errors.ts";
 import { cleanOverride } from "./merge.ts";
 import { describeField, type ObjectSchema } from "./schema.ts";
 import { TRAIN_CONFIG_SCHEMA } from "./train_config.ts";
@@ -68,42 +67,6 @@ export function overridesFromArgs(parsed: ParsedArgs, exclude: readonly string[]
     out.push(cleanOverride(`${key}=${last === true ? "true" : String(last)}`));
   }
   return out;
-}
-
-/** What `parseTrainArgs` found. */
-export interface TrainArgs {
-  /** The YAML config path (the first positional argument); "" when only `--help` was given. */
-  configPath: string;
-  /** Config overrides, OLMo dotlist style (`optimizer.learning_rate=0.0001`). */
-  overrides: string[];
-  /** `--help` or `-h` was given. */
-  help: boolean;
-}
-
-/**
- * Parses `CONFIG.yaml [--a.b=value | --flag | a.b=value ...]`. Throws a `ConfigError` with the
- * usage line when the config path is missing (and `--help` was not given).
- */
-export function parseTrainArgs(argv: string[], name = "train"): TrainArgs {
-  const parsed = buildCli(name, argv)
-    .option("help", { alias: "h", type: "boolean" })
-    .parseSync();
-  const help = parsed.help === true || parsed.h === true;
-  const positionals = parsed._.map(String);
-  const overrides = [
-    ...positionals.slice(1).map(cleanOverride),
-    ...overridesFromArgs(parsed, ["help", "h"]),
-  ];
-  const configPath = positionals[0] ?? "";
-  if (configPath === "" && !help) {
-    const swallowed = Object.entries(parsed)
-      .find(([, v]) => typeof v === "string" && /\.ya?ml$/.test(v));
-    const hint = swallowed
-      ? ` ('${swallowed[1]}' was taken as the value of --${swallowed[0]}; put the config first)`
-      : "";
-    throw new ConfigError(`command line: missing CONFIG.yaml${hint}\n${trainUsage(name)}`);
-  }
-  return { configPath, overrides, help };
 }
 
 /** Usage text for a command that takes a config and overrides. */

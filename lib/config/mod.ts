@@ -1,6 +1,6 @@
 /**
  * The config system: OLMo's `TrainConfig` schema, YAML loading with OmegaConf-style overrides and
- * interpolation, saving, start-up derivations and the shared command-line parser.
+ * interpolation, saving, start-up derivations and OLMo's override tokenizer (which `lib/command` builds on).
  *
  * @module
  */
@@ -56,11 +56,5 @@ export { globPaths } from "./glob.ts";
 export type { Duration, DurationContext } from "./duration.ts";
 export { durationToSteps, parseDuration } from "./duration.ts";
 export { deriveTrainConfig, tfjsCompatibilityWarnings } from "./derive.ts";
-export type { CliParser, ParsedArgs, TrainArgs } from "./cli.ts";
-export {
-  buildCli,
-  configFieldsHelp,
-  overridesFromArgs,
-  parseTrainArgs,
-  trainUsage,
-} from "./cli.ts";
+export type { CliParser, ParsedArgs } from "./cli.ts";
+export { buildCli, configFieldsHelp, overridesFromArgs, trainUsage } from "./cli.ts";

@@ -8,6 +8,8 @@
  */
 import { ConfigError, PathNotFoundError } from "./errors.ts";
 import { globPaths } from "./glob.ts";
+import { pathExists } from "../util/fs.ts";
+import { isUrl } from "../util/url.ts";
 
 /** What a resolver knows about the load it runs in. */
 export interface ResolverContext {
@@ -48,20 +50,6 @@ export function getResolver(name: string): ResolverFn | undefined {
 /** Names of every registered resolver (for "did you mean" messages). */
 export function resolverNames(): string[] {
   return [...RESOLVERS.keys()];
-}
-
-/** OLMo's `is_url`: a scheme such as `s3://`. */
-export function isUrl(path: string): boolean {
-  return /^[a-z0-9]+:\/\//.test(path);
-}
-
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 registerResolver("oc.env", (args) => {

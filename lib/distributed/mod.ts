@@ -1,8 +1,7 @@
 /**
  * Distributed training over MPI (MPICH or Open MPI through Deno FFI): the communicator, the
  * single-process fallback, the data-parallel strategies a training step runs with
- * (`LocalDataParallel`, and ZeRO sharding in `zero/`), the launcher's command builder and a
- * collective bandwidth benchmark.
+ * (`LocalDataParallel`, and ZeRO sharding in `zero/`) and the launcher's command builder.
  *
  * @module
  */
@@ -25,5 +24,3 @@ export { LocalDataParallel } from "./data_parallel.ts";
 export * from "./zero/mod.ts";
 export type { CommandLine, LaunchOptions, MpiFlavor } from "./launch_command.ts";
 export { buildLaunchCommand, MPIEXEC_BY_FLAVOR, parseHostfile } from "./launch_command.ts";
-export type { BenchedCollective, CollectiveBenchResult } from "./bench.ts";
-export { benchCollectives } from "./bench.ts";

@@ -8,8 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../config/model_config.ts";
-import type { ForwardOptions, OlmoOutput } from "../model/olmo.ts";
-import type { KeyValue } from "../model/context.ts";
+import type { ForwardOptions, KeyValue, OlmoOutput } from "../model/types.ts";
 import { BeamSearch, type BeamSearchOptions } from "./beam_search.ts";
 import type { BeamSearchState } from "./search_state.ts";
 

@@ -1,7 +1,6 @@
 /**
  * Generation: OLMo's beam search with its samplers, final scorers and constraints, and
- * `generate` (beam search over the model with a KV cache), plus streaming detokenisation and a
- * decode-speed benchmark.
+ * `generate` (beam search over the model with a KV cache), plus streaming detokenisation.
  *
  * @module
  */
@@ -53,5 +52,3 @@ export type { Float32Matrix, Int32Matrix } from "./host_matrix.ts";
 export { generate } from "./generate.ts";
 export type { GenerateOptions, GenerateOutput, GenerationModel } from "./generate.ts";
 export { IncrementalDecoder } from "./text_stream.ts";
-export { benchGenerate } from "./bench.ts";
-export type { BenchGenerateOptions, BenchGenerateResult } from "./bench.ts";

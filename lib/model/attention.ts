@@ -6,7 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { attentionCore, scores, weightedValues } from "./attention_core.ts";
-import type { BlockParams, ForwardContext, KeyValue } from "./context.ts";
+import type { BlockParams, ForwardContext } from "./context.ts";
+import type { KeyValue } from "./types.ts";
 import { leanReshape } from "./lean_ops.ts";
 import { layerNorm } from "./layer_norm.ts";
 import { linear } from "./linear.ts";

@@ -7,7 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { activation } from "./activation.ts";
 import { attention } from "./attention.ts";
-import type { BlockParams, ForwardContext, KeyValue } from "./context.ts";
+import type { BlockParams, ForwardContext } from "./context.ts";
+import type { KeyValue } from "./types.ts";
 import { layerNorm } from "./layer_norm.ts";
 import { leanAdd } from "./lean_ops.ts";
 import { linear } from "./linear.ts";

@@ -10,9 +10,6 @@ import type { ModelDims } from "./dims.ts";
 /** A block's parameter by its name relative to the block prefix (e.g. `att_proj.weight`). */
 export type BlockParams = (suffix: string) => tf.Tensor | undefined;
 
-/** A (key, value) cache entry of one block, each (B, n_heads or 1, S_total, hd); keys un-rotated. */
-export type KeyValue = [tf.Tensor4D, tf.Tensor4D];
-
 /** Shared per-forward state. */
 export interface ForwardContext {
   /** The model config. */

@@ -1,11 +1,12 @@
 /**
- * The OLMo model: parameters, forward pass, initialisation, state-dict compatibility and FLOPs.
+ * The OLMo model, pure tfjs: parameters, forward pass, its layers, initialisation, state-dict
+ * compatibility and FLOPs. No file system, no backend start-up, no checkpoint or generation code
+ * (that is `lib/facade`), so it also runs in a browser.
  *
  * @module
  */
 export { Olmo } from "./olmo.ts";
-export type { ForwardOptions, OlmoOptions, OlmoOutput, OutputHead } from "./olmo.ts";
-export type { KeyValue } from "./context.ts";
+export type { ForwardOptions, KeyValue, OlmoOptions, OlmoOutput, OutputHead } from "./types.ts";
 export { modelDims, validateModelConfig } from "./dims.ts";
 export type { ModelDims } from "./dims.ts";
 export { blockPrefix, countParams, isEmbeddingParam, parameterSpecs } from "./params.ts";
@@ -32,4 +33,5 @@ export { applyRope, ropeAngles, ropeTables } from "./rope.ts";
 export { LAYER_NORM_EPS, layerNorm } from "./layer_norm.ts";
 export { activation, geluExact, swiglu } from "./activation.ts";
 export { linear } from "./linear.ts";
+export { embedding } from "./embedding.ts";
 export { fillNormal, Rng } from "./random.ts";

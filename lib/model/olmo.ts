@@ -1,18 +1,18 @@
 /**
- * `Olmo`: the OLMo decoder-only transformer (OLMo `olmo/model.py` `Olmo`, spec §2) on tfjs.
+ * `Olmo`: the OLMo decoder-only transformer (OLMo `olmo/model.py` `Olmo`) on tfjs: parameters,
+ * forward pass and state dicts. Loading checkpoints and `generate` live in `lib/facade`, so this
+ * folder needs no file system, backend start-up or search code.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../config/model_config.ts";
-import { embedding } from "../backend/embedding.ts";
-import { type BackendName, initBackend } from "../backend/mod.ts";
-import { loadModelCheckpoint } from "../checkpoint/load_model.ts";
+import { embedding } from "./embedding.ts";
 import type { HostTensor, NamedHostTensors } from "../util/host_tensor.ts";
 import { numElements, toFloat32 } from "../util/host_tensor.ts";
 import { buildAttentionBias } from "./attention_bias.ts";
 import { blockForward } from "./block.ts";
-import type { ForwardContext, KeyValue } from "./context.ts";
+import type { ForwardContext } from "./context.ts";
 import { type ModelDims, modelDims, validateModelConfig } from "./dims.ts";
 import { numFwdFlops, trainFlopsPerToken } from "./flops.ts";
 import { initialValue } from "./init.ts";
@@ -23,49 +23,7 @@ import { blockPrefix, isEmbeddingParam, parameterSpecs } from "./params.ts";
 import { Rng } from "./random.ts";
 import { ropeAngles } from "./rope.ts";
 import { makeStateDictCompatible } from "./state_dict.ts";
-import { generate, type GenerateOptions, type GenerateOutput } from "../generate/generate.ts";
-
-/** Construction options. */
-export interface OlmoOptions {
-  /** Seed for initialisation and dropout; random when omitted. */
-  seed?: number;
-  /** Draw initial weights (default true). `false` zero-fills them, e.g. before loading a state dict. */
-  init?: boolean;
-}
-
-/** Options of `Olmo.forward` (OLMo's keyword arguments plus the training flag). */
-export interface ForwardOptions {
-  /** (B, S_total) padding mask, 1 = attend, 0 = masked; S_total = past + input length. */
-  attentionMask?: tf.Tensor2D;
-  /** Additive float bias, or bool/int32 allow-mask, (1|B, 1|n_heads, ≥S_total, ≥S_total) or 2-D. */
-  attentionBias?: tf.Tensor;
-  /** One (k, v) pair per layer from an earlier call with `useCache`. Not disposed here. */
-  pastKeyValues?: KeyValue[];
-  /** Return each layer's (k, v) (past + new, keys un-rotated). */
-  useCache?: boolean;
-  /** Compute logits for the last position only. */
-  lastLogitsOnly?: boolean;
-  /** Training mode: dropout active (OLMo `model.train()`). Default false (eval). */
-  training?: boolean;
-}
-
-/** The output projection of `Olmo.outputHead`: `logits = (hidden · weightᵀ + bias) · scale`. */
-export interface OutputHead {
-  /** (embedding_size, d_model): `wte` when tied, else `ff_out`. */
-  weight: tf.Tensor2D;
-  /** (embedding_size,) `ff_out.bias`, when untied with biases. */
-  bias?: tf.Tensor1D;
-  /** `1/√d_model` under `scale_logits`, else 1. */
-  scale: number;
-}
-
-/** Result of `Olmo.forward`; the caller owns (and disposes) every tensor. */
-export interface OlmoOutput {
-  /** (B, S or 1, embedding_size) unnormalised next-token scores. */
-  logits: tf.Tensor3D;
-  /** Per layer (k, v), each (B, n_heads or 1, S_total, hd), or null without `useCache`. */
-  attnKeyValues: KeyValue[] | null;
-}
+import type { ForwardOptions, KeyValue, OlmoOptions, OlmoOutput, OutputHead } from "./types.ts";
 
 let modelCounter = 0;
 
@@ -87,7 +45,7 @@ export class Olmo {
   readonly params: Map<string, tf.Variable>;
   #dropoutRng: Rng;
 
-  /** Builds the model; throws an `Error` naming the field for an invalid config (spec §2.1). */
+  /** Builds the model; throws an `Error` naming the field for an invalid config (`validateModelConfig`). */
   constructor(config: ModelConfig, opts: OlmoOptions = {}) {
     validateModelConfig(config);
     this.config = { ...config };
@@ -106,32 +64,6 @@ export class Olmo {
     }
   }
 
-  /**
-   * OLMo `Olmo.from_checkpoint` for unsharded checkpoints (spec §2.9): initialises the backend
-   * (`auto` by default), reads `config.yaml` (`model` section) and `model.safetensors` or
-   * `model.pt` from a folder or URL, and loads the weights strictly. The model is in eval mode
-   * (dropout only applies when `forward` is called with `training: true`). URL downloads go to
-   * `cacheDir` and show their progress on stderr unless `progress` is false.
-   */
-  static async fromCheckpoint(
-    pathOrUrl: string,
-    opts: { backend?: BackendName; cacheDir?: string; progress?: boolean } = {},
-  ): Promise<Olmo> {
-    await initBackend(opts.backend ?? "auto", { quiet: true });
-    const checkpoint = await loadModelCheckpoint(pathOrUrl, {
-      cacheDir: opts.cacheDir,
-      progress: opts.progress ?? true,
-    });
-    const model = new Olmo(checkpoint.config, { init: false });
-    try {
-      model.loadStateDict(checkpoint.state);
-    } catch (e) {
-      model.dispose();
-      throw new Error(`${checkpoint.weightsPath}: ${(e as Error).message}`);
-    }
-    return model;
-  }
-
   /** Reseeds the dropout generator (e.g. when restoring a training run). */
   seedDropout(seed: number): void {
     this.#dropoutRng = new Rng(seed);
@@ -144,7 +76,7 @@ export class Olmo {
   }
 
   /**
-   * Runs the model on `inputIds` (B, S) int32. Semantics follow OLMo exactly (spec §2.3-2.4):
+   * Runs the model on `inputIds` (B, S) int32. Semantics follow OLMo's `Olmo.forward` exactly:
    * absolute positions start at the cache length, the padding mask and bias are combined with
    * `ensure_finite_`, RoPE uses positions `past .. past+S-1` for queries, and the returned cache
    * holds un-rotated keys. Differentiable with respect to `params`.
@@ -250,7 +182,7 @@ export class Olmo {
   }
 
   /**
-   * The output projection (spec §2.3): `logits = (hidden · weightᵀ + bias) · scale`, with the
+   * The output projection (OLMo's `Olmo.forward` after `ln_f`): `logits = (hidden · weightᵀ + bias) · scale`, with the
    * tied `wte` or the untied `ff_out`, and `scale = 1/√d_model` under `scale_logits`, else 1.
    */
   outputHead(): OutputHead {
@@ -362,15 +294,6 @@ export class Olmo {
       out.set(name, { dtype: "float32", shape: [...v.shape], data: Float32Array.from(data) });
     }
     return out;
-  }
-
-  /**
-   * OLMo's `generate`: beam search (greedy by default) from prompts `inputIds` (B, S) int32,
-   * left-padded with an `attentionMask` when batched. Returns `tokenIds` (B, beam, T <= maxSteps)
-   * without the prompt, best beam first, and `scores` (B, beam).
-   */
-  generate(inputIds: tf.Tensor2D, opts: GenerateOptions = {}): Promise<GenerateOutput> {
-    return generate(this, inputIds, opts);
   }
 
   /** Frees every parameter. The model is unusable afterwards. */

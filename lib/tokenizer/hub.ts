@@ -19,7 +19,7 @@ export function olmoCacheDir(): string {
 }
 
 /** Where a Hub tokenizer lives in the olmo-ts cache. */
-export function cachedTokenizerPath(hubId: string, cacheDir = olmoCacheDir()): string {
+export function cachedTokenizerPath(hubId: string, cacheDir: string = olmoCacheDir()): string {
   return join(cacheDir, "tokenizers", ...hubId.split("/"), "tokenizer.json");
 }
 

@@ -15,7 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { OutputHead } from "../model/olmo.ts";
+import type { OutputHead } from "../model/types.ts";
 import { leanGradient } from "../util/lean_grad.ts";
 import { type LmLoss, Z_LOSS_COEF } from "./loss.ts";
 

@@ -47,7 +47,7 @@ export { formatDuration, TrainProgress } from "./progress.ts";
 export type { TrainLogger } from "./log.ts";
 export { consoleLogger, SILENT_LOGGER } from "./log.ts";
 export type { PeakFlops } from "./peak_flops.ts";
-export { measureMatmulFlops, PEAK_FLOPS_ENV, resolvePeakFlops } from "./peak_flops.ts";
+export { PEAK_FLOPS_ENV, resolvePeakFlops } from "./peak_flops.ts";
 export type { MissingDataContext } from "./missing_data.ts";
 export { MissingDataError, missingDataKey, missingDataMessage } from "./missing_data.ts";
 export type { LmLoss } from "./loss.ts";

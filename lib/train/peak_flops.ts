@@ -11,7 +11,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import { measureMatmulCeiling } from "../backend/matmul_ceiling.ts";
 
 /** Environment variable with the peak FLOP/s. */
 export const PEAK_FLOPS_ENV = "OLMO_TS_PEAK_FLOPS";
@@ -24,30 +24,6 @@ export interface PeakFlops {
   source: "config" | "env" | "measured";
   /** Human-readable description. */
   description: string;
-}
-
-/**
- * Best-of-`repeats` FLOP/s of an n×n by n×n float32 matmul on the active backend (2n³ FLOPs per
- * product), read back asynchronously. The first product warms the kernels up and is not timed.
- */
-export async function measureMatmulFlops(n: number, repeats = 3): Promise<number> {
-  const a = tf.randomUniform([n, n], -1, 1, "float32", 1);
-  const b = tf.randomUniform([n, n], -1, 1, "float32", 2);
-  let best = 0;
-  try {
-    for (let i = 0; i <= repeats; i++) {
-      const start = performance.now();
-      const c = tf.matMul(a, b);
-      await c.data();
-      const seconds = (performance.now() - start) / 1000;
-      c.dispose();
-      if (i > 0 && seconds > 0) best = Math.max(best, (2 * n ** 3) / seconds);
-    }
-  } finally {
-    a.dispose();
-    b.dispose();
-  }
-  return best;
 }
 
 /**
@@ -75,7 +51,7 @@ export async function resolvePeakFlops(
     return { flops, source: "env", description: `${PEAK_FLOPS_ENV} = ${env} FLOP/s` };
   }
   const n = backend === "cpu" ? 256 : 1024;
-  const flops = await measureMatmulFlops(n);
+  const flops = (await measureMatmulCeiling({ sizes: [n], repetitions: 3 })).ceilingGflops * 1e9;
   return {
     flops,
     source: "measured",

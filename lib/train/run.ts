@@ -14,7 +14,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { type BackendName, initBackend } from "../backend/init.ts";
-import { isUrl } from "../checkpoint/remote.ts";
+import { isUrl } from "../util/url.ts";
 import {
   ConfigError,
   deriveTrainConfig,

@@ -18,7 +18,11 @@ export class SpeedMonitor {
   constructor(readonly windowSize: number) {}
 
   /** Records the start of a batch of `deviceTokens` tokens (`device_bs * seq_len`). */
-  batchStart(globalTotalTokens: number, deviceTokens: number, nowMs = performance.now()): void {
+  batchStart(
+    globalTotalTokens: number,
+    deviceTokens: number,
+    nowMs: number = performance.now(),
+  ): void {
     this.#totalTokens = globalTotalTokens;
     if (!this.#seenFirst) {
       this.#seenFirst = true;
@@ -39,7 +43,7 @@ export class SpeedMonitor {
   }
 
   /** OLMo's `throughput/*` metrics; rates only once the window holds a batch. */
-  metrics(nowMs = performance.now()): Record<string, number> {
+  metrics(nowMs: number = performance.now()): Record<string, number> {
     const out: Record<string, number> = { "throughput/total_tokens": this.#totalTokens };
     if (this.#starts.length > 0) {
       const elapsed = (nowMs - this.#starts[0]) / 1000;

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { benchCollectives } from "../../lib/distributed/bench.ts";
+import { benchCollectives } from "../../lib/bench/collectives.ts";
 import { initWorld } from "../../lib/distributed/world.ts";
 
 const world = await initWorld();

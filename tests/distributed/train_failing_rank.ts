@@ -1,5 +1,5 @@
 /**
- * `scripts/train.ts` with a failure injected, for the tests of multi-rank failure handling:
+ * `cli/train.ts` with a failure injected, for the tests of multi-rank failure handling:
  *
  *   train_failing_rank.ts STEP RANK CONFIG [--key=value ...]
  *
@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { runTrainCommand } from "../../scripts/train.ts";
+import { runTrainCommand } from "../../cli/train.ts";
 
 /** The error thrown by the injected failure. */
 class InjectedTestFailure extends Error {

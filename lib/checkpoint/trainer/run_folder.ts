@@ -13,7 +13,8 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError } from "../../config/errors.ts";
-import { isUrl, registerResolver } from "../../config/resolvers.ts";
+import { registerResolver } from "../../config/resolvers.ts";
+import { isUrl } from "../../util/url.ts";
 
 /** Name of the symlink to the newest sharded checkpoint. */
 export const LATEST_LINK = "latest";

@@ -13,7 +13,8 @@
  */
 import { dirname } from "node:path";
 import type { DataParallel } from "../../distributed/data_parallel.ts";
-import { isUrl, resolveResource, ResourceNotFoundError } from "../remote.ts";
+import { resolveResource, ResourceNotFoundError } from "../remote.ts";
+import { isUrl } from "../../util/url.ts";
 import { loadCheckpoint, type LoadedCheckpoint } from "./load.ts";
 import type { CheckpointManager } from "./manager.ts";
 import type { TrainerState } from "./state.ts";

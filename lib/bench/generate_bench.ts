@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { ModelConfig } from "../config/model_config.ts";
 import { Olmo } from "../model/olmo.ts";
 import { Rng } from "../model/random.ts";
-import { generate, type GenerationModel } from "./generate.ts";
+import { generate, type GenerationModel } from "../generate/generate.ts";
 
 /** Options of `benchGenerate`. */
 export interface BenchGenerateOptions {

@@ -19,11 +19,11 @@
  */
 import { basename, extname } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { parseTrainArgs } from "../lib/command/train_args.ts";
 import {
   ConfigError,
   configFieldsHelp,
   loadTrainConfig,
-  parseTrainArgs,
   type TrainConfig,
   trainUsage,
 } from "../lib/config/mod.ts";

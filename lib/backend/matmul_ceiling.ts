@@ -1,12 +1,13 @@
 /**
  * The matmul ceiling of the active backend: GFLOP/s of square `n × n` float32 matmuls, the
- * denominator of the harness's MFU (model FLOP utilisation). Measured rather than taken from a
+ * denominator of MFU (model FLOP utilisation) in `deno task bench` and, unless a peak is
+ * configured, in training's `throughput/device/mfu` (`train/peak_flops.ts`). Measured rather than taken from a
  * data sheet because what matters is what this backend reaches on this (shared) machine.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { median } from "./stats.ts";
+import { median } from "../util/median.ts";
 
 /** GFLOP/s of one matrix size. */
 export interface MatmulSizeResult {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Communicator } from "./world.ts";
+import type { Communicator } from "../distributed/world.ts";
 
 /** The collectives measured. */
 export type BenchedCollective = "allReduceSum" | "reduceScatterSum" | "allGather";
