@@ -13,18 +13,22 @@ import {
   blasLibraryAvailable,
   checkWasmMemory,
   DEFAULT_WASM_MEMORY_LIMIT_BYTES,
-  findTensorflowPackage,
   initBackend,
-  installWasmMemoryGuard,
-  isWasmMatMulFixRegistered,
-  registerWasmMatMulFix,
   setWasmMemoryLimit,
-  type WasmHeapModule,
-  wasmLiveBytes,
   wasmMemoryLimit,
-  webgpuAdapterAvailable,
   webgpuHardwareAdapterAvailable,
 } from "../lib/backend/mod.ts";
+import { findTensorflowPackage } from "../lib/backend/tensorflow.ts";
+import {
+  installWasmMemoryGuard,
+  type WasmHeapModule,
+  wasmLiveBytes,
+} from "../lib/backend/memory_guard.ts";
+import {
+  isWasmMatMulFixRegistered,
+  registerWasmMatMulFix,
+} from "../lib/backend/wasm_matmul_fix.ts";
+import { webgpuAdapterAvailable } from "../lib/backend/webgpu.ts";
 import { embedding } from "../lib/model/mod.ts";
 
 // Mesa's Vulkan driver prints errors when XDG_RUNTIME_DIR is unset (CI sets it to /tmp too).

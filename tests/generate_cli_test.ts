@@ -221,7 +221,7 @@ Deno.test("generate command on a checkpoint written by deno task train", async (
       save_interval_unsharded: 2,
     });
     const train = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", join(REPO_ROOT, "scripts", "train.ts"), config],
+      args: ["run", "-A", join(REPO_ROOT, "cli", "train.ts"), config],
       cwd: REPO_ROOT,
       env: { NO_COLOR: "1" },
       stdout: "piped",

@@ -6,15 +6,11 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import {
-  activeBackend,
-  blasLibraryAvailable,
-  initBackend,
-  isNativeMatMulRegistered,
-  isWasmIdentityFixRegistered,
-  isWasmMatMulFixRegistered,
-  openBlasLibrary,
-} from "../lib/backend/mod.ts";
+import { activeBackend, blasLibraryAvailable, initBackend } from "../lib/backend/mod.ts";
+import { isNativeMatMulRegistered } from "../lib/backend/native_matmul.ts";
+import { isWasmIdentityFixRegistered } from "../lib/backend/wasm_identity_fix.ts";
+import { isWasmMatMulFixRegistered } from "../lib/backend/wasm_matmul_fix.ts";
+import { openBlasLibrary } from "../lib/backend/blas_library.ts";
 
 const HAS_BLAS = blasLibraryAvailable();
 

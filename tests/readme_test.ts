@@ -316,7 +316,7 @@ const COVERAGE: Record<string, Coverage> = {
     note: "needs Slurm; cli/slurm/train.sbatch has this alternative and passes `bash -n`",
     exercise: async (ws) => {
       assert.match(await read("cli/slurm/train.sbatch"), /srun --mpi=pmix /);
-      await sh(ws, `bash -n ${join(REPO_ROOT, "scripts", "slurm", "train.sbatch")}`);
+      await sh(ws, `bash -n ${join(REPO_ROOT, "cli", "slurm", "train.sbatch")}`);
     },
   },
   "srun --mpi=pmi2 ...": {

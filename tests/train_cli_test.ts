@@ -18,7 +18,7 @@ import { makeTinyEnv, writeTinyConfigYaml } from "./_train_fixture.ts";
 
 async function train(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(REPO_ROOT, "scripts", "train.ts"), ...args],
+    args: ["run", "-A", join(REPO_ROOT, "cli", "train.ts"), ...args],
     cwd: REPO_ROOT,
     env: { NO_COLOR: "1" },
     stdout: "piped",
@@ -123,7 +123,7 @@ Deno.test({
       await writeTinyConfigYaml(env, config, join(env.dir, "run"), {});
       // A wide terminal, so the bar is not cut at the pty's default width (80 columns in CI).
       const command = `stty cols 200; ${Deno.execPath()} run -A ${
-        join(REPO_ROOT, "scripts", "train.ts")
+        join(REPO_ROOT, "cli", "train.ts")
       } ${config}`;
       const out = await new Deno.Command(SCRIPT!, {
         args: ["-qec", command, "/dev/null"],

@@ -5,13 +5,13 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend/mod.ts";
+import { areWasmCopyKernelsRegistered } from "../lib/backend/wasm_copy_kernels.ts";
 import {
-  areWasmCopyKernelsRegistered,
-  initBackend,
   installWasmMemoryGuard,
   type WasmHeapModule,
   wasmLiveBytes,
-} from "../lib/backend/mod.ts";
+} from "../lib/backend/memory_guard.ts";
 
 type Case = [string, (x: tf.Tensor) => tf.Tensor | tf.Tensor[]];
 

@@ -10,43 +10,11 @@ export type { BackendName, InitBackendOptions } from "./init.ts";
 export {
   checkWasmMemory,
   DEFAULT_WASM_MEMORY_LIMIT_BYTES,
-  installWasmMemoryGuard,
   setWasmMemoryLimit,
-  wasmLiveBytes,
   wasmMemoryLimit,
 } from "./memory_guard.ts";
-export type { WasmHeapModule } from "./memory_guard.ts";
-export {
-  BLAS_INSTALL_HINT,
-  BLAS_LIB_ENV,
-  blasLibraryAvailable,
-  blasLibraryCandidates,
-  loadBlasLibrary,
-  openBlasLibrary,
-} from "./blas_library.ts";
-export type { BlasLibrary } from "./blas_library.ts";
-export {
-  isNativeMatMulRegistered,
-  registerNativeMatMul,
-  unregisterNativeMatMul,
-} from "./native_matmul.ts";
-export { isWasmIdentityFixRegistered, registerWasmIdentityFix } from "./wasm_identity_fix.ts";
-export { areWasmCopyKernelsRegistered, registerWasmCopyKernels } from "./wasm_copy_kernels.ts";
-export {
-  isWasmMatMulFixRegistered,
-  registerWasmMatMulFix,
-  WASM_MATMUL_FIXED_KERNELS,
-} from "./wasm_matmul_fix.ts";
-export {
-  findTensorflowPackage,
-  TENSORFLOW_INSTALL_HINT,
-  TENSORFLOW_PACKAGES,
-} from "./tensorflow.ts";
-export type { TensorflowPackage } from "./tensorflow.ts";
-export {
-  WEBGPU_INSTALL_HINT,
-  webgpuAdapterAvailable,
-  webgpuHardwareAdapterAvailable,
-} from "./webgpu.ts";
+export { BLAS_INSTALL_HINT, blasLibraryAvailable } from "./blas_library.ts";
+export { TENSORFLOW_INSTALL_HINT } from "./tensorflow.ts";
+export { webgpuHardwareAdapterAvailable } from "./webgpu.ts";
 export { measureMatmulCeiling } from "./matmul_ceiling.ts";
 export type { MatmulCeiling, MatmulCeilingOptions, MatmulSizeResult } from "./matmul_ceiling.ts";

@@ -5,13 +5,8 @@
  *
  * @module
  */
-export { BENCH_CONFIG_NAMES, PYTORCH_REFERENCE } from "./reference.ts";
-export type { PytorchReference } from "./reference.ts";
-export { loadAverage1m, machineInfo, processCpuSeconds, residentBytes } from "./stats.ts";
-export type { MachineInfo } from "./stats.ts";
-export { buildTrainStep, randomBatch } from "./train_step.ts";
-export type { TrainStepOptions, TrainStepRig } from "./train_step.ts";
-export { benchTraining, wasmHeapBytes } from "./train_bench.ts";
+export { BENCH_CONFIG_NAMES } from "./reference.ts";
+export { benchTraining } from "./train_bench.ts";
 export type { TrainBenchOptions, TrainBenchResult } from "./train_bench.ts";
 export { formatKernelTimes, profileKernels } from "./profile.ts";
 export type { KernelProfile, KernelTime } from "./profile.ts";
@@ -32,11 +27,7 @@ export type {
 } from "./report.ts";
 export { generationPlan, loadBenchConfig, runBenchSuite } from "./suite.ts";
 export type { BenchConfigRef, BenchSuiteOptions } from "./suite.ts";
-export {
-  DISTRIBUTED_WORKER_FLAG,
-  runDistributedWorker,
-  spawnDistributedBench,
-} from "./distributed_bench.ts";
+export { runDistributedWorker, spawnDistributedBench } from "./distributed_bench.ts";
 export type { DistributedBenchOptions, SpawnDistributedOptions } from "./distributed_bench.ts";
 export { benchDataParallelTraining } from "./distributed.ts";
 export type { DataParallelBenchOptions, DataParallelBenchResult } from "./distributed.ts";

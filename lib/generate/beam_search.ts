@@ -100,6 +100,7 @@ export class BeamSearch {
   onPredictions?: (classes: Int32Matrix, backpointers: Int32Matrix | null) => void;
 
   /**
+   * A beam search that ends a beam at class `endIndex`.
    * @param endIndex the end-of-sequence class (e.g. the EOS token id).
    * @throws Error unless `maxSteps > 0`, `beamSize > 0`, `perNodeBeamSize > 0` (if given) and
    *   `0 ≤ minSteps ≤ maxSteps` (if given).

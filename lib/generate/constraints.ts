@@ -74,7 +74,10 @@ export class RepeatedNGramBlockingConstraint extends Constraint<NGramBeamState> 
   /** The n of the n-grams. */
   readonly ngramSize: number;
 
-  /** @param ngramSize n ≥ 1. */
+  /**
+   * A constraint blocking every repeated n-gram of `ngramSize` tokens.
+   * @param ngramSize n ≥ 1.
+   */
   constructor(ngramSize: number) {
     super();
     if (!(Number.isInteger(ngramSize) && ngramSize >= 1)) {

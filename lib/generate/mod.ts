@@ -4,11 +4,7 @@
  *
  * @module
  */
-export {
-  BeamSearch,
-  EMPTY_SEQUENCES_WARNING,
-  NEGLIGIBLE_LOG_PROBS_WARNING,
-} from "./beam_search.ts";
+export { BeamSearch } from "./beam_search.ts";
 export type { BeamSearchOptions, BeamSearchResult } from "./beam_search.ts";
 export type {
   BeamSearchState,
@@ -40,14 +36,6 @@ export {
 export type { FinalSequenceScorer, HostPredictions } from "./scorers.ts";
 export { Constraint, RepeatedNGramBlockingConstraint } from "./constraints.ts";
 export type { ConstraintState, NGramBeamState } from "./constraints.ts";
-export {
-  float32Matrix,
-  float32MatrixFrom,
-  float32MatrixToArray,
-  int32MatrixToArray,
-  multinomialRows,
-  topKRows,
-} from "./host_matrix.ts";
 export type { Float32Matrix, Int32Matrix } from "./host_matrix.ts";
 export { generate } from "./generate.ts";
 export type { GenerateOptions, GenerateOutput, GenerationModel } from "./generate.ts";

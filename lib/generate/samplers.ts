@@ -100,7 +100,10 @@ export class MultinomialSampler extends Sampler {
   /** Random source. */
   rng: Rng;
 
-  /** @param options temperature (default 1), withReplacement (default false), rng. */
+  /**
+   * A multinomial sampler.
+   * @param options temperature (default 1), withReplacement (default false), rng.
+   */
   constructor(options: StochasticSamplerOptions = {}) {
     super();
     this.temperature = options.temperature ?? 1.0;
@@ -142,7 +145,10 @@ export class TopKSampler extends Sampler {
   /** Random source. */
   rng: Rng;
 
-  /** @param options k (default 1), temperature (default 1), withReplacement (default false), rng. */
+  /**
+   * A top-k sampler.
+   * @param options k (default 1), temperature (default 1), withReplacement (default false), rng.
+   */
   constructor(options: TopKSamplerOptions = {}) {
     super();
     this.k = options.k ?? 1;
@@ -192,7 +198,10 @@ export class TopPSampler extends Sampler {
   /** Random source. */
   rng: Rng;
 
-  /** @param options p (default 0.9), temperature (default 1), withReplacement (default false), rng. */
+  /**
+   * A top-p (nucleus) sampler.
+   * @param options p (default 0.9), temperature (default 1), withReplacement (default false), rng.
+   */
   constructor(options: TopPSamplerOptions = {}) {
     super();
     const p = options.p ?? 0.9;
@@ -263,7 +272,10 @@ export class GumbelSampler extends Sampler {
   /** Random source. */
   rng: Rng;
 
-  /** @param options temperature (default 1), rng. */
+  /**
+   * A Gumbel (stochastic beam search) sampler.
+   * @param options temperature (default 1), rng.
+   */
   constructor(options: GumbelSamplerOptions = {}) {
     super();
     this.temperature = options.temperature ?? 1.0;

@@ -44,7 +44,10 @@ export class LengthNormalizedSequenceLogProbabilityScorer implements FinalSequen
   /** Exponent of the length. */
   lengthPenalty: number;
 
-  /** @param lengthPenalty exponent of the length (default 1: plain average). */
+  /**
+   * A scorer dividing by the length to the power `lengthPenalty`.
+   * @param lengthPenalty exponent of the length (default 1: plain average).
+   */
   constructor(lengthPenalty = 1.0) {
     this.lengthPenalty = lengthPenalty;
   }

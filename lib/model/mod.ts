@@ -13,12 +13,7 @@ export { blockPrefix, countParams, isEmbeddingParam, parameterSpecs } from "./pa
 export type { InitModuleType, ParamInit, ParamSpec } from "./params.ts";
 export { initialValue, weightDistribution } from "./init.ts";
 export type { WeightDistribution } from "./init.ts";
-export {
-  groupName,
-  makeStateDictCompatible,
-  stateDictBlockGroupSize,
-  ungroupName,
-} from "./state_dict.ts";
+export { makeStateDictCompatible } from "./state_dict.ts";
 export type { CompatibleStateDict } from "./state_dict.ts";
 export { numFwdFlops, trainFlopsPerToken } from "./flops.ts";
 export {
@@ -29,9 +24,9 @@ export {
   FLOAT32_MIN,
 } from "./attention_bias.ts";
 export type { AttentionBiasInputs } from "./attention_bias.ts";
-export { applyRope, ropeAngles, ropeTables } from "./rope.ts";
-export { LAYER_NORM_EPS, layerNorm } from "./layer_norm.ts";
+export { applyRope, ropeAngles } from "./rope.ts";
+export { layerNorm } from "./layer_norm.ts";
 export { activation, geluExact, swiglu } from "./activation.ts";
 export { linear } from "./linear.ts";
 export { embedding } from "./embedding.ts";
-export { fillNormal, Rng } from "./random.ts";
+export { Rng } from "./random.ts";

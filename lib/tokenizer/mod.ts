@@ -10,10 +10,3 @@ export type { ResolveTokenizerOptions } from "./hub.ts";
 export { cachedTokenizerPath, olmoCacheDir, resolveTokenizerFile } from "./hub.ts";
 export type { BpeTrainerOptions } from "./bpe_trainer.ts";
 export { ByteLevelBpeTrainer } from "./bpe_trainer.ts";
-export {
-  BYTE_TO_CHAR,
-  byteLevelAlphabet,
-  bytesToByteLevel,
-  GPT2_PRETOKENIZE_PATTERN,
-  preTokenizeBytes,
-} from "./byte_level.ts";
