@@ -19,6 +19,7 @@ import {
   type OptionSpec,
   parseCommandLine,
 } from "../lib/command/args.ts";
+import { runCommand, UsageError } from "../lib/command/run.ts";
 import {
   BENCH_CONFIG_NAMES,
   type BenchConfigRef,
@@ -93,7 +94,7 @@ function list(value: string): string[] {
 
 function integerAtLeast(value: number, flag: string, min: number): number {
   if (!Number.isInteger(value) || value < min) {
-    throw new Error(`${flag} ${value}: expected an integer ≥ ${min}`);
+    throw new UsageError(`${flag} ${value}: expected an integer ≥ ${min}`);
   }
   return value;
 }
@@ -109,7 +110,7 @@ async function main(args: string[]): Promise<number> {
   const overrides = line.overrides;
   const backends = list(values.backend);
   for (const b of backends) {
-    if (!isBackendName(b)) throw new Error(`--backend ${b}: unknown backend`);
+    if (!isBackendName(b)) throw new UsageError(`--backend ${b}: unknown backend`);
   }
   const configs = list(values.config).map(configRef);
   const steps = integerAtLeast(values.steps, "--steps", 1);
@@ -155,11 +156,10 @@ async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (e) {
-    const error = e as Error;
-    console.error(`bench: ${Deno.env.get("OLMO_BENCH_DEBUG") ? error.stack : error.message}`);
-    Deno.exit(2);
-  }
+  await runCommand(
+    "bench",
+    main,
+    undefined,
+    (error) => (Deno.env.get("OLMO_BENCH_DEBUG") ? error.stack ?? error.message : error.message),
+  );
 }

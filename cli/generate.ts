@@ -25,6 +25,7 @@ import {
   type OptionSpec,
   parseCommandLine,
 } from "../lib/command/args.ts";
+import { runCommand, UsageError } from "../lib/command/run.ts";
 import {
   generateText,
   type GenerateTextOptions,
@@ -135,23 +136,17 @@ function writeStdout(text: string): void {
   while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
 }
 
-async function main(): Promise<number> {
+async function main(args: string[]): Promise<number> {
   let opts: GenerateTextOptions | null;
   try {
-    opts = parseGenerateArgs(Deno.args);
+    opts = parseGenerateArgs(args);
   } catch (error) {
-    console.error(`generate: ${(error as Error).message}`);
-    return 2;
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
   }
   if (opts === null) return 0; // --help was printed
   tf.env().set("PROD", true); // no cpu-backend banner, no debug checks
-  try {
-    await generateText(opts, writeStdout);
-  } catch (error) {
-    console.error(`generate: ${(error as Error).message}`);
-    return 1;
-  }
+  await generateText(opts, writeStdout);
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand("generate", main);

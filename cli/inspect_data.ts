@@ -99,4 +99,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runCommand("inspect-data", main, commandHelp(SPEC));
+if (import.meta.main) await runCommand("inspect-data", main);

@@ -22,6 +22,7 @@ import {
   type OptionSpec,
   parseCommandLine,
 } from "../lib/command/args.ts";
+import { runCommand, UsageError } from "../lib/command/run.ts";
 
 /** Exit code of a shell for "command not found". */
 const EXIT_NOT_FOUND = 127;
@@ -132,13 +133,12 @@ export async function runLaunch(command: CommandLine): Promise<number> {
   return status.code;
 }
 
-async function main(): Promise<number> {
+async function main(args: string[]): Promise<number> {
   let command;
   try {
-    command = await parseLaunchArgs(Deno.args);
+    command = await parseLaunchArgs(args);
   } catch (error) {
-    console.error(`launch: ${(error as Error).message}`);
-    return 2;
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
   }
   if (command === null) return 0; // --help was printed
   if (command.dryRun) {
@@ -148,4 +148,4 @@ async function main(): Promise<number> {
   return await runLaunch(command);
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand("launch", main);

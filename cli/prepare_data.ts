@@ -120,4 +120,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runCommand("prepare-data", main, commandHelp(SPEC));
+if (import.meta.main) await runCommand("prepare-data", main);

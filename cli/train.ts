@@ -19,6 +19,7 @@
  */
 import { basename, extname } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { runCommand } from "../lib/command/run.ts";
 import { parseTrainArgs } from "../lib/command/train_args.ts";
 import {
   ConfigError,
@@ -115,25 +116,24 @@ async function main(argv: string[], hooks: TrainHooks): Promise<number> {
   return 0;
 }
 
-/** Prints a failure: the message for expected errors, the stack otherwise; rank-prefixed. */
-function reportError(e: unknown, world: Pick<Communicator, "rank" | "size"> | null): void {
+/** An error as printed: the message for expected errors, the stack otherwise. */
+function describeError(e: Error): string {
   const expected = e instanceof ConfigError || e instanceof MissingDataError ||
     (e instanceof Error && e.constructor === Error);
-  const prefix = world !== null && world.size > 1 ? `${rankPrefix(world)} ` : "";
-  console.error(`${prefix}train: ${expected ? (e as Error).message : (e as Error)?.stack ?? e}`);
+  return expected ? e.message : e?.stack ?? String(e);
+}
+
+/** Prints a failure of one rank of a multi-rank run, prefixed with the rank. */
+function reportError(e: unknown, world: Pick<Communicator, "rank" | "size">): void {
+  console.error(`${rankPrefix(world)} train: ${describeError(e as Error)}`);
 }
 
 /**
  * Runs `deno task train` on `argv` and exits with its code; `hooks` let a test entry script
  * (e.g. `tests/distributed/train_failing_rank.ts`) reach into the run.
  */
-export async function runTrainCommand(argv: string[], hooks: TrainHooks = {}): Promise<never> {
-  try {
-    Deno.exit(await main(argv, hooks));
-  } catch (e) {
-    reportError(e, null);
-    Deno.exit(1);
-  }
+export function runTrainCommand(argv: string[], hooks: TrainHooks = {}): Promise<never> {
+  return runCommand("train", () => main(argv, hooks), undefined, describeError);
 }
 
 if (import.meta.main) await runTrainCommand(Deno.args);

@@ -102,4 +102,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) await runCommand("train-tokenizer", main, commandHelp(SPEC));
+if (import.meta.main) await runCommand("train-tokenizer", main);

@@ -17,7 +17,13 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  commandHelp,
+  type CommandSpec,
+  type OptionSpec,
+  parseCommandLine,
+} from "../lib/command/args.ts";
+import { runCommand, UsageError } from "../lib/command/run.ts";
 import { basename, join, relative } from "node:path";
 import { listNotebooks } from "./strip_notebooks.ts";
 
@@ -132,28 +138,32 @@ function failureReport(logPath: string): string {
   return (start >= 0 ? lines.slice(start, start + 60) : lines.slice(-40)).join("\n");
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
-    options: {
-      "out-dir": { type: "string", default: EXECUTED_NOTEBOOKS_DIR },
-      timeout: { type: "string", default: "600" },
-      help: { type: "boolean" },
+const SPEC = {
+  name: "deno task notebooks",
+  usage: "[--out-dir DIR] [--timeout SECONDS] [notebook.ipynb ...]",
+  description: `Executes notebooks into ${EXECUTED_NOTEBOOKS_DIR} (default).`,
+  options: {
+    "out-dir": {
+      type: "string",
+      default: EXECUTED_NOTEBOOKS_DIR,
+      placeholder: "DIR",
+      describe: "where the executed copies go",
     },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log(
-      "usage: deno task notebooks [--out-dir DIR] [--timeout SECONDS] [notebook.ipynb ...]\n" +
-        `Executes notebooks into ${EXECUTED_NOTEBOOKS_DIR} (default); --timeout is per cell.`,
-    );
+    timeout: { type: "number", default: 600, placeholder: "SECONDS", describe: "per cell" },
+  },
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
+
+async function main(args: string[]): Promise<number> {
+  const { help, options: values, positionals } = parseCommandLine(args, SPEC);
+  if (help) {
+    console.log(commandHelp(SPEC));
     return 0;
   }
-  const timeoutS = Number(values.timeout);
-  if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
-    throw new Error(`--timeout must be a positive number of seconds, got "${values.timeout}"`);
+  const timeoutS = values.timeout;
+  if (!(timeoutS > 0)) {
+    throw new UsageError(`--timeout must be a positive number of seconds, got "${timeoutS}"`);
   }
-  const outDir = values["out-dir"]!;
+  const outDir = values["out-dir"];
   const paths = positionals.length > 0 ? positionals : listNotebooks();
   await ensureDenoKernel();
   Deno.mkdirSync(outDir, { recursive: true });
@@ -180,4 +190,4 @@ async function main(): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand("notebooks", main);

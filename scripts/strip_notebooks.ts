@@ -11,7 +11,13 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import {
+  commandHelp,
+  type CommandSpec,
+  type OptionSpec,
+  parseCommandLine,
+} from "../lib/command/args.ts";
+import { runCommand } from "../lib/command/run.ts";
 import { join } from "node:path";
 import { hasRunState, readNotebook, stripNotebook, writeNotebook } from "./notebook_format.ts";
 
@@ -26,14 +32,18 @@ export function listNotebooks(dir: string = NOTEBOOKS_DIR): string[] {
     .sort();
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: Deno.args,
-    options: { check: { type: "boolean", default: false }, help: { type: "boolean" } },
-    allowPositionals: true,
-  });
-  if (values.help) {
-    console.log("usage: deno task nb-strip [--check] [notebook.ipynb ...]");
+const SPEC = {
+  name: "deno task nb-strip",
+  usage: "[--check] [notebook.ipynb ...]",
+  options: {
+    check: { type: "boolean", default: false, describe: "only report notebooks with outputs" },
+  },
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
+
+async function main(args: string[]): Promise<number> {
+  const { help, options: values, positionals } = parseCommandLine(args, SPEC);
+  if (help) {
+    console.log(commandHelp(SPEC));
     return 0;
   }
   const paths = positionals.length > 0 ? positionals : listNotebooks();
@@ -52,4 +62,4 @@ async function main(): Promise<number> {
   return values.check && dirty > 0 ? 1 : 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand("nb-strip", main);

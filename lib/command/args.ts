@@ -140,6 +140,19 @@ export function parseCommandLine<const O extends Record<string, OptionSpec>>(
   spec: CommandSpec<O>,
 ): CommandLine<O> {
   const [optionArgs, trailing] = spec.stopAtPositional ? splitAtPositional(argv, spec) : [argv, []];
+  const known = new Map<string, string>(); // spelling → declared name
+  for (const [name, option] of Object.entries(spec.options)) {
+    known.set(canonical(name), name);
+    if (option.alias !== undefined) known.set(canonical(option.alias), name);
+  }
+  // yargs reads `--flag=anything` as false; only true and false are values of a flag.
+  for (const arg of optionArgs) {
+    const m = /^--?([^=]+)=(.*)$/s.exec(arg);
+    const name = m ? known.get(canonical(m[1])) : undefined;
+    if (m && name !== undefined && spec.options[name].type === "boolean") {
+      convert(name, spec.options[name], m[2]);
+    }
+  }
   let cli = buildCli(spec.name, optionArgs).option("help", { alias: "h", type: "boolean" });
   for (const [name, option] of Object.entries(spec.options)) {
     // Every spelling is declared, so that `--model_only x` leaves `x` a positional argument.
@@ -153,11 +166,6 @@ export function parseCommandLine<const O extends Record<string, OptionSpec>>(
   const positionals = [...parsed._.map(String), ...trailing];
   if (parsed.help === true) {
     return { help: true, options: {} as OptionValues<O>, positionals, overrides: [] };
-  }
-  const known = new Map<string, string>(); // spelling → declared name
-  for (const [name, option] of Object.entries(spec.options)) {
-    known.set(canonical(name), name);
-    if (option.alias !== undefined) known.set(canonical(option.alias), name);
   }
   const raw = new Map<string, unknown>();
   const others: ParsedArgs = { _: [] };

@@ -9,18 +9,19 @@ export class UsageError extends Error {}
 
 /**
  * Runs a command's `main` on `Deno.args` and exits with its code. An error prints
- * `NAME: message` and exits 1; after a {@link UsageError} it also prints `usage` (when given)
- * and exits 2.
+ * `NAME: message` (or `NAME: describe(error)`) and exits 1; after a {@link UsageError} it also
+ * prints `usage` (when given) and exits 2.
  */
 export async function runCommand(
   name: string,
   main: (args: string[]) => Promise<number>,
   usage?: string,
+  describe: (error: Error) => string = (error) => error.message,
 ): Promise<never> {
   try {
     Deno.exit(await main(Deno.args));
   } catch (e) {
-    console.error(`${name}: ${(e as Error).message}`);
+    console.error(`${name}: ${e instanceof UsageError ? e.message : describe(e as Error)}`);
     if (e instanceof UsageError) {
       if (usage !== undefined) console.error(usage);
       Deno.exit(2);
