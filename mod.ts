@@ -10,13 +10,13 @@
  * @example Train a tiny model, then sample from its last checkpoint
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { loadTrainConfig, Olmo, registerCorpusResolvers, runTraining, Tokenizer } from "./mod.ts";
+ * import { corpusResolvers, loadTrainConfig, Olmo, runTraining, Tokenizer } from "./mod.ts";
  *
- * registerCorpusResolvers(); // `${corpus.tokens:brown,train}` in the config
  * const cfg = await loadTrainConfig("configs/quickstart-brown.yaml", {
  *   overrides: ["max_duration=20", "save_folder=runs/tiny", "save_overwrite=true"],
+ *   resolvers: corpusResolvers(), // `${corpus.tokens:brown,train}` in the config
  * });
- * await runTraining(cfg);
+ * await runTraining(cfg); // starts the config's backend
  * const model = await Olmo.fromCheckpoint("runs/tiny/latest-unsharded");
  * const tokenizer = await Tokenizer.fromCheckpoint("runs/tiny/latest-unsharded");
  * const ids = tokenizer.encode("The jury said", { addSpecialTokens: false });
@@ -58,6 +58,7 @@ export type { RunTrainingOptions, RunTrainingResult, Series } from "./lib/train/
 
 // Data.
 export {
+  corpusResolvers,
   ensureCorpus,
   globalIndicesForRun,
   instancesForStep,
