@@ -1,8 +1,9 @@
 /**
  * Beam search, ported from OLMo's `olmo/beam_search.py` (itself from AllenNLP), following the
- * algorithm of spec §3.2 step by step. The step function runs on the tfjs backend; beam search
- * reads each step's log-probabilities once (`await t.data()`) and keeps its bookkeeping (top-k,
- * backpointers, scores) on the host, so results do not depend on the backend's top-k tie order.
+ * algorithm of OLMo's `BeamSearch.search` step by step. The step function runs on the tfjs
+ * backend; beam search reads each step's log-probabilities once (`await t.data()`) and keeps its
+ * bookkeeping (top-k, backpointers, scores) on the host, so results do not depend on the
+ * backend's top-k tie order.
  * State tensors (for instance a KV cache) stay on the backend and are reordered with `tf.gather`.
  *
  * @module

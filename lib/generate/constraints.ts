@@ -1,6 +1,6 @@
 /**
  * Constraints edit the log-probabilities during beam search, with per-beam state that follows
- * the beams' backpointers (OLMo spec §3.1).
+ * the beams' backpointers (OLMo `olmo/beam_search.py` `Constraint`).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * `generate`: OLMo's `Olmo.generate` (spec §3.3). Beam search over the model with a KV cache:
+ * `generate`: OLMo's `Olmo.generate` (`olmo/model.py`). Beam search over the model with a KV cache:
  * the first step runs the whole prompt, every later step one position per beam. The cache lives
  * in the beam-search state (`past_key_{i}` / `past_value_{i}`), so beam search reorders it by
  * backpointer along with the attention mask.
@@ -16,7 +16,7 @@ import type { BeamSearchState } from "./search_state.ts";
 export interface GenerationModel {
   /** The architecture; `eos_token_id`, `n_layers` and `max_sequence_length` are used. */
   readonly config: ModelConfig;
-  /** OLMo's forward pass (spec §2.3). */
+  /** OLMo's forward pass (`Olmo.forward`). */
   forward(inputIds: tf.Tensor2D, opts?: ForwardOptions): OlmoOutput;
 }
 

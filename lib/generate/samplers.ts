@@ -1,6 +1,6 @@
 /**
  * Samplers pick the candidate nodes (next tokens per beam) and the beams kept at each step of
- * `BeamSearch` (OLMo `olmo/beam_search.py`, spec §3.1). They work on host matrices of
+ * `BeamSearch` (OLMo `olmo/beam_search.py` `Sampler`). They work on host matrices of
  * log-probabilities; stochastic samplers draw from a seedable `Rng` (the project's sfc32
  * generator), so a seed reproduces a sampled generation on every backend.
  *

@@ -1,5 +1,6 @@
 /**
- * Final sequence scorers: how `BeamSearch` ranks its finished beams (OLMo spec §3.1).
+ * Final sequence scorers: how `BeamSearch` ranks its finished beams (OLMo `olmo/beam_search.py`
+ * `FinalSequenceScorer`).
  *
  * @module
  */

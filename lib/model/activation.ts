@@ -1,5 +1,5 @@
 /**
- * MLP activations (spec §2.6): exact GELU, ReLU and SwiGLU.
+ * MLP activations (OLMo `olmo/model.py` `Activation`): exact GELU, ReLU and SwiGLU.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Multi-head (or multi-query) self-attention with an additive bias, KV cache, QK-norm and RoPE
- * (OLMo `OlmoBlock.attention`, spec §2.4).
+ * (OLMo `OlmoBlock.attention`).
  *
  * @module
  */

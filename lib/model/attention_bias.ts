@@ -1,5 +1,5 @@
 /**
- * The additive attention bias OLMo builds in `Olmo.forward` (spec §2.3, §2.4): causal and
+ * The additive attention bias OLMo builds in `Olmo.forward`: causal and
  * ALiBi biases, user-supplied biases, padding masks, and `ensure_finite_`.
  *
  * OLMo builds an (L, L) bias and each block slices rows `[key_len-query_len, key_len)` and

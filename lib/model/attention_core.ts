@@ -1,6 +1,7 @@
 /**
  * The core of scaled dot-product attention, `softmax(q·kᵀ/√hd + bias)·v`, as one custom op with
- * its gradient written out (spec §2.4 numerics: float32 softmax, q scaled before the product).
+ * its gradient written out (the numerics of OLMo's `OlmoBlock._scaled_dot_product_attention`:
+ * float32 softmax, q scaled before the product).
  *
  * Autodiff would keep the scaled scores, the biased scores and the probabilities, each
  * (B, heads, Q, K), plus as many gradients of that size; this op keeps only the probabilities

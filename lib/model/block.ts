@@ -1,6 +1,7 @@
 /**
- * Transformer blocks (spec §2.6): sequential (the default), parallel (PaLM-style, one fused input
- * projection) and llama (sequential with separate q/k/v projections).
+ * Transformer blocks (OLMo `OlmoSequentialBlock`, `OlmoParallelBlock`, `OlmoLlamaBlock`):
+ * sequential (the default), parallel (PaLM-style, one fused input projection) and llama
+ * (sequential with separate q/k/v projections).
  *
  * @module
  */

@@ -12,7 +12,7 @@ import {
   LAYER_NORM_TYPES,
 } from "../config/model_config.ts";
 
-/** Sizes derived from a `ModelConfig` (spec §2.2 notation). */
+/** Sizes derived from a `ModelConfig` (names as in OLMo's `ModelConfig` and `OlmoBlock`). */
 export interface ModelDims {
   /** d_model. */
   d: number;

@@ -1,5 +1,5 @@
 /**
- * FLOP counts (spec §2.8) for throughput and MFU reporting.
+ * FLOP counts (OLMo `Olmo.num_fwd_flops`) for throughput and MFU reporting.
  *
  * @module
  */

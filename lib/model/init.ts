@@ -1,5 +1,5 @@
 /**
- * Weight initialisation (OLMo `olmo/initialization.py` `init_weights`, spec §2.7).
+ * Weight initialisation (OLMo `olmo/initialization.py` `init_weights`).
  *
  * @module
  */

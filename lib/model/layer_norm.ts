@@ -1,5 +1,6 @@
 /**
- * OLMo's LayerNorm variants (spec §2.6), all computed in float32 with eps = 1e-5.
+ * OLMo's LayerNorm variants (`olmo/model.py` `LayerNorm`, `RMSLayerNorm`, `AMDLayerNorm`), all
+ * computed in float32 with eps = 1e-5.
  *
  * `default`, `low_precision` and `amd_compatible` are the same function here: they differ in
  * OLMo only in autocast handling and kernel choice, and `amd_compatible` is tested equal to

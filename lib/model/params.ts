@@ -1,7 +1,7 @@
 /**
- * The model's parameters as OLMo registers them (spec §2.2): names, shapes, registration order
- * and how each one is initialised. Computed from the config alone, so parameter counts need no
- * allocation.
+ * The model's parameters as OLMo registers them (`olmo/model.py` `Olmo.__init__`, `OlmoBlock`):
+ * names, shapes, registration order and how each one is initialised. Computed from the config
+ * alone, so parameter counts need no allocation.
  *
  * @module
  */
@@ -11,7 +11,7 @@ import { modelDims } from "./dims.ts";
 /** OLMo's `ModuleType` for `full_megatron` init (`null` where OLMo passes none: the llama block). */
 export type InitModuleType = "in" | "out" | "emb" | "final_out";
 
-/** How a parameter is initialised (OLMo `init_weights` arguments, spec §2.7). */
+/** How a parameter is initialised (OLMo `olmo/initialization.py` `init_weights` arguments). */
 export type ParamInit =
   | { kind: "ones" }
   | { kind: "zeros" }

@@ -1,5 +1,5 @@
 /**
- * Rotary position embeddings, GPT-NeoX half-split style (OLMo `RotaryEmbedding`, spec §2.5).
+ * Rotary position embeddings, GPT-NeoX half-split style (OLMo `olmo/model.py` `RotaryEmbedding`).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * OLMo's `Olmo._make_state_dict_compatible` (spec §2.9): renames that let a state dict saved by
+ * OLMo's `Olmo._make_state_dict_compatible`: renames that let a state dict saved by
  * another OLMo version or FSDP/block-group layout load into this model.
  *
  * @module

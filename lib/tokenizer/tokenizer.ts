@@ -1,6 +1,6 @@
 /**
- * OLMo's `Tokenizer` (spec §9) over a Hugging Face `tokenizer.json`, encoded and decoded by
- * `@huggingface/tokenizers` (pure JS; ids identical to the Rust library).
+ * OLMo's `Tokenizer` (`olmo/tokenizer.py`) over a Hugging Face `tokenizer.json`, encoded and
+ * decoded by `@huggingface/tokenizers` (pure JS; ids identical to the Rust library).
  *
  * OLMo semantics on top of the base tokenizer:
  * - `encode(text, {addSpecialTokens: true})` appends EOS unless the ids already end with it;
