@@ -94,4 +94,4 @@ export {
   writeSafetensors,
 } from "./lib/checkpoint/mod.ts";
 export type { ConvertOptions, ConvertResult } from "./lib/checkpoint/mod.ts";
-export type { HostTensor, NamedHostTensors } from "./lib/util/host_tensor.ts";
+export type { HostTensor, NamedHostTensors } from "./lib/util/mod.ts";
