@@ -220,9 +220,14 @@ export function commandHelp<O extends Record<string, OptionSpec>>(spec: CommandS
     return [`  ${alias}--${name}${value}`, option.describe + suffix] as const;
   });
   rows.push(["  -h, --help", "this text"]);
-  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  // Descriptions line up in one column; an option too long for it gets its own line.
+  const width = Math.min(28, Math.max(...rows.map(([left]) => left.length))) + 2;
   const lines = [`usage: ${spec.name} ${spec.usage}`];
   if (spec.description !== undefined) lines.push("", spec.description);
-  lines.push("", "Options:", ...rows.map(([left, right]) => left.padEnd(width) + right));
+  lines.push("", "Options:");
+  for (const [left, right] of rows) {
+    if (left.length + 2 <= width) lines.push(left.padEnd(width) + right);
+    else lines.push(left, " ".repeat(width) + right);
+  }
   return lines.join("\n");
 }
