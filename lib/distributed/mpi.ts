@@ -26,7 +26,7 @@ import {
   OPENMPI_SONAME,
   openMpiLibrary,
 } from "./mpi_library.ts";
-import type { Communicator } from "./world.ts";
+import type { Communicator } from "./communicator.ts";
 
 const MPI_THREAD_SERIALIZED = 2;
 const MPI_THREAD_MULTIPLE = 3;
