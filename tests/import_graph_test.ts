@@ -1,6 +1,7 @@
 /**
  * The static import graph of `lib/` (as `deno info` resolves it, `import type` included) has no
- * circle, neither between files nor between folders, and `lib/model` stays pure: it imports
+ * circle, neither between files nor between the folders of `lib/` (a subfolder such as
+ * `checkpoint/trainer` counts as part of its folder, whose `mod.ts` re-exports it), and `lib/model` stays pure: it imports
  * only `config` (types) and `util`, and uses no Deno or Node APIs. The cycle finder is checked
  * on small graphs first, including one written as real files, so the test can fail.
  *
