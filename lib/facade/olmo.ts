@@ -31,7 +31,7 @@ export interface FromCheckpointOptions {
  * @example Load a checkpoint and continue a prompt
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { Olmo, Tokenizer } from "./mod.ts";
+ * import { Olmo, Tokenizer } from "../../mod.ts";
  *
  * const dir = "runs/quickstart-brown/latest-unsharded";
  * const model = await Olmo.fromCheckpoint(dir, { backend: "auto" });
