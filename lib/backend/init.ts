@@ -91,8 +91,16 @@ async function resolveAuto(quiet: boolean): Promise<string> {
 
 /**
  * Makes `name` the active tfjs backend and returns the active backend's name (`auto` resolves to
- * `tensorflow`, `webgpu` or `wasm`). Idempotent; calling it with another name switches backends.
- * Throws a clear error for an unknown name or an unavailable backend (with install instructions).
+ * `tensorflow`, `webgpu`, `native` or `wasm`). Idempotent; calling it with another name switches
+ * backends. Throws a clear error for an unknown name or an unavailable backend (with install
+ * instructions).
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../../mod.ts";
+ *
+ * console.log(await initBackend("auto", { quiet: true })); // e.g. "native"
+ * ```
  */
 export async function initBackend(
   name: BackendName,

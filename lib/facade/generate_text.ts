@@ -88,6 +88,27 @@ export function buildSampler(opts: GenerateTextOptions): Sampler {
  * With beam size 1 (greedy or sampling) it writes each token as soon as it is generated.
  * @throws Error for a prompt outside the vocabulary or too long for the model, or a `k` outside
  *   [beam size, output classes].
+ *
+ * @example Top-p sampling, streamed to the console
+ * ```ts
+ * import { generateText } from "../../mod.ts";
+ *
+ * await generateText({
+ *   checkpoint: "runs/quickstart-brown/latest-unsharded",
+ *   prompt: "The jury said",
+ *   tokenIds: null,
+ *   beamSize: 1,
+ *   maxSteps: 30,
+ *   minSteps: 0,
+ *   sampler: "top-p",
+ *   p: 0.9,
+ *   k: 50,
+ *   temperature: 0.8,
+ *   seed: 1,
+ *   noRepeatNgramSize: 0,
+ *   backend: "auto",
+ * }, (text) => console.log(text));
+ * ```
  */
 export async function generateText(
   opts: GenerateTextOptions,

@@ -98,6 +98,18 @@ async function prepareSaveFolder(cfg: TrainConfig, world: Communicator): Promise
  * Runs training for a loaded config (see the module doc for the order). `cfg.run_name` must be
  * set. Frees the model and optimizer at the end.
  * @throws ConfigError / Error with a message naming the setting, file or step at fault.
+ *
+ * @example 20 steps of the quick-start config, without the command line
+ * ```ts
+ * import { corpusResolvers, loadTrainConfig, runTraining } from "../../mod.ts";
+ *
+ * const cfg = await loadTrainConfig("configs/quickstart-brown.yaml", {
+ *   overrides: ["run_name=tiny", "max_duration=20", "save_folder=runs/tiny", "save_overwrite=true"],
+ *   resolvers: corpusResolvers(),
+ * });
+ * const { fit } = await runTraining(cfg, { progress: { tty: false } });
+ * console.log(fit?.losses.at(-1), fit?.reason);
+ * ```
  */
 export async function runTraining(
   input: TrainConfig,
