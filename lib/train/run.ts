@@ -104,7 +104,7 @@ async function prepareSaveFolder(cfg: TrainConfig, world: Communicator): Promise
  * import { corpusResolvers, loadTrainConfig, runTraining } from "../../mod.ts";
  *
  * const cfg = await loadTrainConfig("configs/quickstart-brown.yaml", {
- *   overrides: ["run_name=tiny", "max_duration=20", "save_folder=runs/tiny", "save_overwrite=true"],
+ *   overrides: ["run_name=tiny", "max_duration=20", "save_folder=runs/tiny"],
  *   resolvers: corpusResolvers(),
  * });
  * const { fit } = await runTraining(cfg, { progress: { tty: false } });
