@@ -34,9 +34,8 @@ import { runCommand, UsageError } from "../lib/command/run.ts";
 const SPEC = {
   name: "deno task unshard",
   usage: "INPUT_DIR [OUTPUT_DIR] [--overwrite] [--model-only]",
-  description:
-    "Joins the rank files of a sharded checkpoint (step{N}/, any world size) into an unsharded one.\n" +
-    "  OUTPUT_DIR     default: step{N}-unsharded next to INPUT_DIR",
+  description: "Joins the rank files of a sharded checkpoint (step{N}/, any world size) into an " +
+    "unsharded one.\n  OUTPUT_DIR     default: step{N}-unsharded next to INPUT_DIR",
   options: {
     overwrite: { type: "boolean", default: false, describe: "replace an existing OUTPUT_DIR" },
     "model-only": { type: "boolean", default: false, describe: "leave the optimizer state out" },

@@ -1,8 +1,9 @@
 /**
  * The matmul ceiling of the active backend: GFLOP/s of square `n × n` float32 matmuls, the
  * denominator of MFU (model FLOP utilisation) in `deno task bench` and, unless a peak is
- * configured, in training's `throughput/device/mfu` (`train/peak_flops.ts`). Measured rather than taken from a
- * data sheet because what matters is what this backend reaches on this (shared) machine.
+ * configured, in training's `throughput/device/mfu` (`train/peak_flops.ts`). Measured rather
+ * than taken from a data sheet because what matters is what this backend reaches on this
+ * (shared) machine.
  *
  * @module
  */

@@ -1,9 +1,10 @@
 /**
- * OLMo's override tokenizer, on npm `yargs`, which `lib/command` builds every command's parser on:
- * OLMo's `CONFIG.yaml --a.b=value --flag` style. A bare flag means `true`; leading dashes are stripped; in field
- * names `-` stands for `_` (`--save-overwrite`); values are YAML (`null`, `[]`, `[0.9,0.99]`);
- * `--key value` works as well as `--key=value`; extra positional `key=value` arguments are
- * overrides too (OLMo's `clean_opt`). `--backend wasm` is just the override `backend=wasm`.
+ * OLMo's override tokenizer, on npm `yargs`, which `lib/command` builds every command's parser
+ * on: OLMo's `CONFIG.yaml --a.b=value --flag` style. A bare flag means `true`; leading dashes are
+ * stripped; in field names `-` stands for `_` (`--save-overwrite`); values are YAML (`null`,
+ * `[]`, `[0.9,0.99]`); `--key value` works as well as `--key=value`; extra positional
+ * `key=value` arguments are overrides too (OLMo's `clean_opt`). `--backend wasm` is just the
+ * override `backend=wasm`.
  *
  * @module
  */
