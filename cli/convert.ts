@@ -49,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [input, output] = line.positionals;
+  if (input.trim() === "" || output.trim() === "") {
+    throw new UsageError("INPUT and OUTPUT must be non-empty paths");
+  }
   const { to, overwrite, tokenizer } = line.options;
   if (tokenizer === "") throw new UsageError("--tokenizer needs a path or Hub id");
   const result = await convertCheckpoint(input, output, {

@@ -43,22 +43,48 @@ const SPEC = {
       placeholder: "DIR_OR_URL",
       describe: "checkpoint folder or URL",
     },
-    "beam-size": { type: "number", default: 1, describe: "beam width (1: greedy/sampling)" },
-    "max-steps": { type: "number", default: 50, describe: "maximum new tokens" },
-    "min-steps": { type: "number", default: 0, describe: "minimum new tokens before EOS" },
+    "beam-size": {
+      type: "number",
+      default: 1,
+      rule: "integer ≥ 1",
+      describe: "beam width (1: greedy/sampling)",
+    },
+    "max-steps": {
+      type: "number",
+      default: 50,
+      rule: "integer ≥ 1",
+      describe: "maximum new tokens",
+    },
+    "min-steps": {
+      type: "number",
+      default: 0,
+      rule: "integer ≥ 0",
+      describe: "minimum new tokens before EOS",
+    },
     sampler: {
       type: "string",
       choices: SAMPLER_NAMES,
       default: "greedy",
       describe: "how tokens are picked",
     },
-    p: { type: "number", default: 0.9, describe: "top-p cumulative probability" },
-    k: { type: "number", default: 50, describe: "top-k size" },
-    temperature: { type: "number", default: 1.0, describe: "sampling temperature" },
+    p: {
+      type: "number",
+      default: 0.9,
+      rule: "number in [0, 1]",
+      describe: "top-p cumulative probability",
+    },
+    k: { type: "number", default: 50, rule: "integer ≥ 1", describe: "top-k size" },
+    temperature: {
+      type: "number",
+      default: 1.0,
+      rule: "number > 0",
+      describe: "sampling temperature",
+    },
     seed: { type: "number", describe: "sampler seed (default: random)" },
     "no-repeat-ngram-size": {
       type: "number",
       default: 0,
+      rule: "integer ≥ 0",
       describe: "block repeated n-grams of this size",
     },
     "length-penalty": { type: "number", describe: "rank beams by logp / length^penalty" },
@@ -82,21 +108,12 @@ export function parseGenerateArgs(args: string[]): GenerateTextOptions | null {
       return null;
     }
     const o = line.options;
-    const positiveInteger = (name: string, value: number, min: number) => {
-      if (!(Number.isInteger(value) && value >= min)) {
-        throw new Error(`--${name} must be an integer ≥ ${min}, got ${value}`);
-      }
-    };
-    positiveInteger("beam-size", o["beam-size"], 1);
-    positiveInteger("max-steps", o["max-steps"], 1);
-    positiveInteger("min-steps", o["min-steps"], 0);
-    positiveInteger("no-repeat-ngram-size", o["no-repeat-ngram-size"], 0);
+    if (o.checkpoint.trim() === "") throw new UsageError("--checkpoint needs a folder or URL");
     if (o["min-steps"] > o["max-steps"]) {
       throw new Error(
         `--min-steps (${o["min-steps"]}) must not exceed --max-steps (${o["max-steps"]})`,
       );
     }
-    if (!(o.temperature > 0)) throw new Error(`--temperature must be > 0, got ${o.temperature}`);
     const prompt = line.positionals[0];
     return {
       checkpoint: o.checkpoint,

@@ -3,10 +3,13 @@
  *
  *   deno task inspect-data --run runs/my-run --step 10 [--world-size 2] [--chars 160 | --full]
  *   deno task inspect-data --config configs/quickstart.yaml --step 1
+ *   deno task inspect-data --config configs/quickstart.yaml --validate
  *
  * With `--run`, reads `RUN/config.yaml`, the global order from `RUN/train_data/global_indices.npy`
  * (rebuilt from the seed if missing) and the tokenizer from `RUN/tokenizer.json` if present.
- * Prints, per rank, each instance's index, file:token offset and decoded text.
+ * Prints, per rank, each instance's index, file:token offset and decoded text. Every id shown is
+ * checked against `model.embedding_size`; `--validate` checks every id of every token file first
+ * and fails naming the file, offset and id of the first one out of range.
  *
  * @module
  */
@@ -15,6 +18,8 @@ import { loadTrainConfig } from "../lib/config/mod.ts";
 import { registerCorpusResolvers } from "../lib/data/corpus_resolvers.ts";
 import { globalIndicesForRun, instancesForStep } from "../lib/data/inspect.ts";
 import { memMapDatasetFromDataConfig } from "../lib/data/memmap_dataset.ts";
+import { validateTokenFile } from "../lib/data/validate_ids.ts";
+import { embeddingRows } from "../lib/train/train_data.ts";
 import { Tokenizer } from "../lib/tokenizer/tokenizer.ts";
 import {
   commandHelp,
@@ -26,7 +31,7 @@ import { runCommand, UsageError } from "../lib/command/run.ts";
 
 const SPEC = {
   name: "deno task inspect-data",
-  usage: "(--run DIR | --config FILE) --step N [options]",
+  usage: "(--run DIR | --config FILE) (--step N | --validate) [options]",
   options: {
     run: { type: "string", placeholder: "DIR", describe: "run directory (save_folder)" },
     config: {
@@ -34,9 +39,24 @@ const SPEC = {
       placeholder: "FILE",
       describe: "training config (without a run directory)",
     },
-    step: { type: "number", required: true, describe: "optimizer step (1-based)" },
-    "world-size": { type: "number", default: 1, describe: "ranks the run used" },
-    chars: { type: "number", default: 160, describe: "preview length per instance" },
+    step: { type: "number", rule: "integer ≥ 1", describe: "optimizer step (1-based)" },
+    validate: {
+      type: "boolean",
+      default: false,
+      describe: "check every token id of every file against model.embedding_size",
+    },
+    "world-size": {
+      type: "number",
+      default: 1,
+      rule: "integer ≥ 1",
+      describe: "ranks the run used",
+    },
+    chars: {
+      type: "number",
+      default: 160,
+      rule: "integer ≥ 0",
+      describe: "preview length per instance",
+    },
     full: { type: "boolean", default: false, describe: "print whole instances" },
   },
   maxPositionals: [0, "inspect-data takes no positional arguments"],
@@ -52,6 +72,7 @@ async function main(args: string[]): Promise<number> {
   if ((o.run === undefined) === (o.config === undefined)) {
     throw new UsageError("give exactly one of --run or --config");
   }
+  if (o.step === undefined && !o.validate) throw new UsageError("give --step N or --validate");
   const argv = { ...o, worldSize: o["world-size"] };
 
   registerCorpusResolvers();
@@ -59,7 +80,22 @@ async function main(args: string[]): Promise<number> {
   const cfg = await loadTrainConfig(configPath);
   const dataset = memMapDatasetFromDataConfig(cfg.data, cfg.model.max_sequence_length, {
     includeInstanceMetadata: true,
+    tokenIdLimit: embeddingRows(cfg),
   });
+  if (argv.validate) {
+    let tokens = 0;
+    let maxId = -1;
+    for (const path of dataset.paths) {
+      const summary = validateTokenFile(path, dataset.dtype, embeddingRows(cfg));
+      tokens += summary.tokens;
+      maxId = Math.max(maxId, summary.maxId);
+    }
+    console.log(
+      `validated ${dataset.paths.length} token file(s), ${tokens} tokens: every id is < ` +
+        `${embeddingRows(cfg)} (model.embedding_size); the largest is ${maxId}`,
+    );
+    if (argv.step === undefined) return 0;
+  }
   const { indices, source } = globalIndicesForRun(dataset, {
     runDir: argv.run ?? null,
     seed: cfg.seed,
@@ -70,7 +106,7 @@ async function main(args: string[]): Promise<number> {
     ? await Tokenizer.fromCheckpoint(argv.run)
     : await Tokenizer.fromTrainConfig(cfg);
   const step = instancesForStep(indices, {
-    step: argv.step,
+    step: argv.step!,
     globalBatchSize: cfg.global_train_batch_size,
     worldSize: argv.worldSize,
   });

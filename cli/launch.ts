@@ -34,7 +34,13 @@ const SPEC = {
   usage: "[options] SCRIPT [args...]",
   description: "Runs SCRIPT on N ranks per node under mpiexec.",
   options: {
-    "nproc-per-node": { type: "number", default: 1, placeholder: "N", describe: "ranks per node" },
+    "nproc-per-node": {
+      type: "number",
+      default: 1,
+      rule: "integer ≥ 1",
+      placeholder: "N",
+      describe: "ranks per node",
+    },
     mpi: {
       type: "string",
       choices: ["mpich", "openmpi"],
@@ -94,7 +100,7 @@ export async function parseLaunchArgs(args: string[]): Promise<ParsedLaunch | nu
     isRoot: Deno.uid() === 0,
     forwardEnv: Object.keys(Deno.env.toObject()).filter((name) =>
       FORWARDED_ENV_PREFIXES.some((prefix) => name.startsWith(prefix))
-    ),
+    ).sort(),
   });
   return { ...command, dryRun: argv.dryRun };
 }

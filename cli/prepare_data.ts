@@ -19,7 +19,7 @@ import {
   type OptionSpec,
   parseCommandLine,
 } from "../lib/command/args.ts";
-import { runCommand } from "../lib/command/run.ts";
+import { runCommand, UsageError } from "../lib/command/run.ts";
 
 const SPEC = {
   name: "deno task prepare-data",
@@ -34,6 +34,7 @@ const SPEC = {
     },
     "eos-token-id": {
       type: "number",
+      rule: "integer ≥ 0",
       describe: "EOS appended to documents (default vocab_size - 1, as OLMo)",
     },
     dtype: {
@@ -44,9 +45,16 @@ const SPEC = {
     "max-tokens": {
       type: "number",
       default: 536870912,
+      rule: "integer ≥ 1",
       describe: "maximum tokens per output file",
     },
-    workers: { type: "number", alias: "j", default: 1, describe: "tokenizer workers" },
+    workers: {
+      type: "number",
+      alias: "j",
+      default: 1,
+      rule: "integer ≥ 1",
+      describe: "tokenizer workers",
+    },
     "text-field": { type: "string", default: "text", describe: "JSON field with the text" },
     "text-unit": {
       type: "string",
@@ -76,6 +84,11 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const o = line.options;
+  if (o.output.trim() === "") throw new UsageError("--output needs a folder path");
+  if (o["text-field"].trim() === "") throw new UsageError("--text-field needs a field name");
+  if (line.positionals.some((input) => input.trim() === "")) {
+    throw new UsageError("every INPUT must be a non-empty path");
+  }
   const argv = {
     _: line.positionals,
     output: o.output,

@@ -28,7 +28,9 @@ import {
   type TrainConfig,
   trainUsage,
 } from "../lib/config/mod.ts";
+import { CheckpointDiskFullError } from "../lib/checkpoint/trainer/save_failure.ts";
 import { registerCorpusResolvers } from "../lib/data/corpus_resolvers.ts";
+import { TokenIdOutOfRangeError } from "../lib/data/validate_ids.ts";
 import { type Communicator, initWorld, rankPrefix } from "../lib/distributed/world.ts";
 import { MissingDataError, missingDataKey, missingDataMessage } from "../lib/train/missing_data.ts";
 import { runTraining, type RunTrainingOptions } from "../lib/train/run.ts";
@@ -119,6 +121,7 @@ async function main(argv: string[], hooks: TrainHooks): Promise<number> {
 /** An error as printed: the message for expected errors, the stack otherwise. */
 function describeError(e: Error): string {
   const expected = e instanceof ConfigError || e instanceof MissingDataError ||
+    e instanceof TokenIdOutOfRangeError || e instanceof CheckpointDiskFullError ||
     (e instanceof Error && e.constructor === Error);
   return expected ? e.message : e?.stack ?? String(e);
 }

@@ -51,6 +51,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(commandHelp(SPEC));
     return 0;
   }
+  if (line.positionals.some((p) => p.trim() === "")) {
+    throw new UsageError("INPUT_DIR and OUTPUT_DIR must be non-empty paths");
+  }
   const args = {
     input: line.positionals[0],
     output: line.positionals[1] as string | undefined,

@@ -31,8 +31,8 @@ import {
 import { webgpuAdapterAvailable } from "../lib/backend/webgpu.ts";
 import { embedding } from "../lib/model/mod.ts";
 
-// Mesa's Vulkan driver prints errors when XDG_RUNTIME_DIR is unset (CI sets it to /tmp too).
-if (Deno.env.get("XDG_RUNTIME_DIR") === undefined) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+// Mesa's Vulkan driver prints harmless errors when XDG_RUNTIME_DIR is unset; CI sets it (the
+// test may not: the environment is the whole process's, shared by every test file).
 const HAS_WEBGPU = await webgpuAdapterAvailable();
 const HAS_TENSORFLOW = findTensorflowPackage() !== null;
 /**

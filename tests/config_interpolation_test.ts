@@ -45,32 +45,31 @@ Deno.test("interpolation: references keep their type and resolve after overrides
 Deno.test("interpolation: oc.env with defaults, nested defaults and missing variables", async () => {
   const set = "OLMO_TS_CFG_TEST_SET";
   const unset = "OLMO_TS_CFG_TEST_UNSET";
-  Deno.env.set(set, "from-env");
-  Deno.env.delete(unset);
-  try {
-    const cfg = await trainConfigFromObject({
-      run_name: "rn",
-      save_folder: `\${oc.env:${set}}`,
-      load_path: `\${oc.env:${unset},\${run_name}/ckpt}`,
-      remote_save_folder: `\${oc.env:${unset},null}`,
-      tokenizer: { identifier: `\${oc.env:${unset}, spaced }` },
-      seed: `\${oc.env:${unset},42}`,
-    });
-    assert.equal(cfg.save_folder, "from-env");
-    assert.equal(cfg.load_path, "rn/ckpt");
-    assert.equal(cfg.remote_save_folder, null);
-    assert.equal(cfg.tokenizer.identifier, "spaced");
-    assert.equal(cfg.seed, 42);
-    await rejectsWith(
-      trainConfigFromObject({ run_name: `\${oc.env:${unset}}` }, { source: "obj" }),
-      "obj",
-      "run_name",
-      `\${oc.env:${unset}}`,
-      unset,
-    );
-  } finally {
-    Deno.env.delete(set);
-  }
+  const vars: Record<string, string> = { [set]: "from-env" };
+  const env = (name: string) => vars[name];
+  const cfg = await trainConfigFromObject({
+    run_name: "rn",
+    save_folder: `\${oc.env:${set}}`,
+    load_path: `\${oc.env:${unset},\${run_name}/ckpt}`,
+    remote_save_folder: `\${oc.env:${unset},null}`,
+    tokenizer: { identifier: `\${oc.env:${unset}, spaced }` },
+    seed: `\${oc.env:${unset},42}`,
+  }, { env });
+  assert.equal(cfg.save_folder, "from-env");
+  assert.equal(cfg.load_path, "rn/ckpt");
+  assert.equal(cfg.remote_save_folder, null);
+  assert.equal(cfg.tokenizer.identifier, "spaced");
+  assert.equal(cfg.seed, 42);
+  await rejectsWith(
+    trainConfigFromObject({ run_name: `\${oc.env:${unset}}` }, { source: "obj", env }),
+    "obj",
+    "run_name",
+    `\${oc.env:${unset}}`,
+    unset,
+  );
+  // Without `env`, the process environment is read (PATH is set wherever the tests run).
+  const fromProcess = await trainConfigFromObject({ save_folder: "${oc.env:PATH}" });
+  assert.equal(fromProcess.save_folder, Deno.env.get("PATH"));
 });
 
 Deno.test("interpolation: path.glob, path.choose, nesting and validatePaths", async () => {
@@ -104,16 +103,14 @@ Deno.test("interpolation: path.glob, path.choose, nesting and validatePaths", as
     await rejectsWith(glob(`\${path.glob:${dir}/nothing/*.npy}`), "data.paths", "nothing/*.npy");
     assert.deepEqual(await glob(`\${path.glob:${dir}/nothing/*.npy}`, false), []);
     // Nested: choose (env default) → glob.
-    const env = "OLMO_TS_CFG_TEST_ROOT";
-    Deno.env.delete(env);
-    const nested = `\${path.glob:\${path.choose:\${oc.env:${env},no_exist}/a,${dir}/b}/c.*.npy}`;
+    const name = "OLMO_TS_CFG_TEST_ROOT";
+    const nested = `\${path.glob:\${path.choose:\${oc.env:${name},no_exist}/a,${dir}/b}/c.*.npy}`;
     assert.equal((await glob(nested))?.length, 3);
-    Deno.env.set(env, dir);
-    try {
-      assert.deepEqual(await glob(nested.replace("c.*.npy", "*.npy")), [`${dir}/a/z.npy`]);
-    } finally {
-      Deno.env.delete(env);
-    }
+    const withRoot = await trainConfigFromObject(
+      { data: { paths: nested.replace("c.*.npy", "*.npy") } },
+      { env: (n) => (n === name ? dir : undefined) },
+    );
+    assert.deepEqual(withRoot.data.paths, [`${dir}/a/z.npy`]);
     const choose = async (args: string, validatePaths = true) =>
       (await trainConfigFromObject({ save_folder: `\${path.choose:${args}}` }, { validatePaths }))
         .save_folder;

@@ -156,7 +156,8 @@ Deno.test("errors: wrong types, bad enums, nulls, tuples, missing label, bad YAM
   await withTempDir(async (dir) => {
     const load = async (text: string, ...fragments: string[]) => {
       const path = await writeText(dir, "e.yaml", text);
-      await rejectsWith(loadTrainConfig(path), path, ...fragments);
+      const env = (name: string) => (name === "OLMO_TS_CFG_TEST_NUM" ? "x1" : undefined);
+      await rejectsWith(loadTrainConfig(path, { env }), path, ...fragments);
     };
     await load("seed: abc\n", "seed", "expected int", "'abc'");
     await load("model: 3\n", "model", "expected ModelConfig");
@@ -177,12 +178,7 @@ Deno.test("errors: wrong types, bad enums, nulls, tuples, missing label, bad YAM
     await load("seed: [1\n", "invalid YAML");
     await load("seed: 1\nseed: 2\n", "invalid YAML");
     await load("- 1\n", "top level must be a mapping");
-    Deno.env.set("OLMO_TS_CFG_TEST_NUM", "x1");
-    try {
-      await load("seed: ${oc.env:OLMO_TS_CFG_TEST_NUM}\n", "seed", "resolved from", "oc.env");
-    } finally {
-      Deno.env.delete("OLMO_TS_CFG_TEST_NUM");
-    }
+    await load("seed: ${oc.env:OLMO_TS_CFG_TEST_NUM}\n", "seed", "resolved from", "oc.env");
   });
   await rejectsWith(loadTrainConfig("/no/such/config.yaml"), "/no/such/config.yaml");
 });

@@ -16,7 +16,7 @@ import { type DataIndicesRecord, readDataIndices } from "../lib/train/data_indic
 import { SILENT_LOGGER } from "../lib/train/log.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { runTraining } from "../lib/train/run.ts";
-import { DENO, HAS_MPICH, HAS_OPENMPI, run, type RunResult } from "./distributed/run.ts";
+import { DENO, HAS_MPICH, HAS_OPENMPI, rankPid, run, type RunResult } from "./distributed/run.ts";
 import {
   makeTinyEnv,
   patternTokens,
@@ -287,24 +287,6 @@ Deno.test({
     }
   },
 });
-
-/** The PID of the rank-`rank` process whose command line mentions `marker` (Linux /proc). */
-async function rankPid(marker: string, rank: number): Promise<number | null> {
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const args = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).split("\0");
-      if (args[0] !== DENO || !args.includes("cli/train.ts") || !args.includes(marker)) {
-        continue;
-      }
-      const env = (await Deno.readTextFile(`/proc/${entry.name}/environ`)).split("\0");
-      if (env.includes(`PMI_RANK=${rank}`)) return Number(entry.name);
-    } catch {
-      continue; // the process ended meanwhile
-    }
-  }
-  return null;
-}
 
 Deno.test({
   name: "Ctrl-C seen by one rank only: every rank stops at the next check step and saves its shard",

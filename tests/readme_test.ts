@@ -261,6 +261,15 @@ const COVERAGE: Record<string, Coverage> = {
       assert.match(run.stdout, /^step 10: [^]*== rank 0: [^]*== rank 1: /);
     },
   },
+  "deno task inspect-data --run runs/my-run --validate": {
+    how: "run",
+    note: "on runs/my-run (above); every id of its token files is checked",
+    exercise: async (ws, command) => {
+      await ensureMyRun(ws);
+      const run = await sh(ws, command);
+      assert.match(run.stdout, /validated \d+ token file\(s\), \d+ tokens: every id is < \d+/);
+    },
+  },
   "apt install mpich": {
     how: "ci",
     note: ".ci/run installs mpich",

@@ -265,13 +265,11 @@ Deno.test("restart options, metric names, dry runs and URLs around a finished ru
           () => new Response("no", { status: 404 }),
         );
       });
-      const previousCache = Deno.env.get("OLMO_TS_CACHE");
-      Deno.env.set("OLMO_TS_CACHE", join(env.dir, "cache"));
       try {
         const url = `http://127.0.0.1:${server.addr.port}/runs/base/step6-unsharded`;
         const remote = await runTraining(
           await cfg("url", { load_path: url, max_duration: 8 }),
-          QUIET,
+          { ...QUIET, cacheDir: join(env.dir, "cache") },
         );
         const local = await runTraining(
           await cfg("local", { load_path: served, max_duration: 8 }),
@@ -283,8 +281,6 @@ Deno.test("restart options, metric names, dry runs and URLs around a finished ru
           assert.ok(hits.includes(f), `${f} downloaded`);
         }
       } finally {
-        if (previousCache === undefined) Deno.env.delete("OLMO_TS_CACHE");
-        else Deno.env.set("OLMO_TS_CACHE", previousCache);
         await server.shutdown();
       }
     });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { launcherLocalSize, processEnv } from "../distributed/launcher_env.ts";
 
 /** Environment variable naming the CBLAS library to load instead of the default candidates. */
 export const BLAS_LIB_ENV = "OLMO_BLAS_LIB";
@@ -151,14 +152,14 @@ export function loadBlasLibrary(): BlasLibrary {
 }
 
 /**
- * With several ranks on one node (`LOCAL_WORLD_SIZE`, set by the distributed world), each rank's
- * OpenBLAS would start a thread per core and oversubscribe the node. Unless the user chose
+ * With several ranks on one node (as the launcher announces them: `launcherLocalSize`), each
+ * rank's OpenBLAS would start a thread per core and oversubscribe the node. Unless the user chose
  * `OPENBLAS_NUM_THREADS`, give each rank an equal share of the cores.
  */
 function shareCoresWithLocalRanks(lib: BlasLibrary): void {
   let localRanks = 1, chosen: string | undefined;
   try {
-    localRanks = Number(Deno.env.get("LOCAL_WORLD_SIZE") ?? "1");
+    localRanks = launcherLocalSize(processEnv);
     chosen = Deno.env.get("OPENBLAS_NUM_THREADS");
   } catch {
     return; // no --allow-env: keep the library's default

@@ -38,7 +38,10 @@ export { BACKEND_NAMES, type BackendName, isBackendName } from "./names.ts";
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
-  /** Print nothing (no "using backend" line on stderr, libtensorflow logs at error level). */
+  /**
+   * Print nothing (no "using backend" line on stderr). libtensorflow's own start-up lines follow
+   * `TF_CPP_MIN_LOG_LEVEL`, which only the user sets.
+   */
   quiet?: boolean;
 }
 
@@ -53,8 +56,8 @@ function engineBackendOf(name: string): string {
 }
 
 /** Loads the package that registers `name` with the tfjs engine (cpu is built in). */
-async function registerBackendPackage(name: string, quiet: boolean): Promise<void> {
-  if (name === "tensorflow") await loadTensorflowBackend(quiet);
+async function registerBackendPackage(name: string): Promise<void> {
+  if (name === "tensorflow") await loadTensorflowBackend();
   else if (name === "wasm" || name === "native") await import("@tensorflow/tfjs-backend-wasm");
   else if (name === "webgpu") await loadWebgpuBackend();
 }
@@ -67,9 +70,9 @@ async function activate(name: string): Promise<void> {
 }
 
 /** Whether `name`'s package loads and tfjs initialises it; failures are swallowed. */
-async function tryActivate(name: string, quiet: boolean): Promise<boolean> {
+async function tryActivate(name: string): Promise<boolean> {
   try {
-    await registerBackendPackage(name, quiet);
+    await registerBackendPackage(name);
     await activate(name);
     return true;
   } catch {
@@ -81,9 +84,9 @@ async function tryActivate(name: string, quiet: boolean): Promise<boolean> {
  * `tensorflow` if installed, else `webgpu` on a hardware adapter, else `native` when a CBLAS
  * library loads, else `wasm`; never noisy.
  */
-async function resolveAuto(quiet: boolean): Promise<string> {
-  if (await tryActivate("tensorflow", quiet)) return "tensorflow";
-  if (await webgpuHardwareAdapterAvailable() && await tryActivate("webgpu", quiet)) {
+async function resolveAuto(): Promise<string> {
+  if (await tryActivate("tensorflow")) return "tensorflow";
+  if (await webgpuHardwareAdapterAvailable() && await tryActivate("webgpu")) {
     return "webgpu";
   }
   return blasLibraryAvailable() ? "native" : "wasm";
@@ -113,12 +116,12 @@ export async function initBackend(
   tf.env().set("PROD", true); // silences the cpu backend's Node.js banner
   let target: string = name;
   if (name === "auto") {
-    autoResolution ??= resolveAuto(quiet);
+    autoResolution ??= resolveAuto();
     target = await autoResolution;
   }
   if (activeBackend() === target && preparedBackends.has(target)) return target;
   const engineName = engineBackendOf(target);
-  await registerBackendPackage(engineName, quiet);
+  await registerBackendPackage(engineName);
   await activate(engineName);
   if (engineName === "wasm") {
     unregisterNativeMatMul(); // the fix must wrap wasm's own kernel, never the native one

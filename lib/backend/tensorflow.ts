@@ -90,9 +90,10 @@ export function findTensorflowPackage(): TensorflowPackage | null {
 /**
  * Imports the installed native package, which registers the `tensorflow` backend with the tfjs
  * engine. Throws an error with {@link TENSORFLOW_INSTALL_HINT} when it is missing or broken.
- * `quiet` lowers libtensorflow's own logging to errors.
+ * libtensorflow's own logging is left to `TF_CPP_MIN_LOG_LEVEL` (set it to 2 for errors only):
+ * a library must not change the process environment, which every thread and child shares.
  */
-export async function loadTensorflowBackend(quiet: boolean): Promise<void> {
+export async function loadTensorflowBackend(): Promise<void> {
   const found = findTensorflowPackage();
   if (found === null) {
     throw new Error(
@@ -113,9 +114,6 @@ export async function loadTensorflowBackend(quiet: boolean): Promise<void> {
         "(lib/napi-v*/tfjs_binding.node) is missing: its install script did not run or " +
         `failed.\n${TENSORFLOW_INSTALL_HINT}`,
     );
-  }
-  if (quiet && Deno.env.get("TF_CPP_MIN_LOG_LEVEL") === undefined) {
-    Deno.env.set("TF_CPP_MIN_LOG_LEVEL", "2");
   }
   // A computed specifier keeps `deno check`/`deno install` from fetching the package.
   const specifier = `npm:${found.name}@${TFJS_VERSION}`;

@@ -30,9 +30,14 @@ export interface ResolveResourceOptions {
   progress?: boolean;
 }
 
-/** `$OLMO_TS_CACHE`, else `~/.cache/olmo-ts/checkpoints`. */
-export function defaultCacheDir(): string {
-  return Deno.env.get("OLMO_TS_CACHE") || join(homedir(), ".cache", "olmo-ts", "checkpoints");
+/**
+ * `$OLMO_TS_CACHE`, else `~/.cache/olmo-ts/checkpoints`. `env` reads the variable (default: the
+ * process environment).
+ */
+export function defaultCacheDir(
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): string {
+  return env("OLMO_TS_CACHE") || join(homedir(), ".cache", "olmo-ts", "checkpoints");
 }
 
 /**

@@ -12,6 +12,22 @@ import { buildCli, overridesFromArgs, type ParsedArgs } from "../config/cli.ts";
 import { cleanOverride } from "../config/merge.ts";
 import { UsageError } from "./run.ts";
 
+/** The range a `number` option is held to (yargs and the type check only ask for a number). */
+export type NumberRule =
+  | "integer ≥ 0"
+  | "integer ≥ 1"
+  | "number > 0"
+  | "number ≥ 0"
+  | "number in [0, 1]";
+
+const NUMBER_RULES: Record<NumberRule, (v: number) => boolean> = {
+  "integer ≥ 0": (v) => Number.isInteger(v) && v >= 0,
+  "integer ≥ 1": (v) => Number.isInteger(v) && v >= 1,
+  "number > 0": (v) => v > 0,
+  "number ≥ 0": (v) => v >= 0,
+  "number in [0, 1]": (v) => v >= 0 && v <= 1,
+};
+
 /** One `--option` of a command. */
 export interface OptionSpec {
   /** Value type: `--flag` alone is `true` for booleans; the others need a value. */
@@ -28,6 +44,8 @@ export interface OptionSpec {
   readonly required?: boolean;
   /** Placeholder of the value in `--help` (default: the type). */
   readonly placeholder?: string;
+  /** For `number` options: the range; a value outside it is a usage error naming the rule. */
+  readonly rule?: NumberRule;
 }
 
 /** What a command accepts. */
@@ -102,6 +120,10 @@ function convert(name: string, spec: OptionSpec, raw: unknown): string | number 
     const n = Number(text);
     if (text.trim() === "" || !Number.isFinite(n)) {
       throw new UsageError(`--${name} must be a number, got ${JSON.stringify(text)}`);
+    }
+    if (spec.rule !== undefined && !NUMBER_RULES[spec.rule](n)) {
+      const article = spec.rule.startsWith("integer") ? "an" : "a";
+      throw new UsageError(`--${name} must be ${article} ${spec.rule}, got ${n}`);
     }
     return n;
   }

@@ -24,7 +24,7 @@ import {
 } from "./merge.ts";
 import type { FieldSchema } from "./schema.ts";
 import { TRAIN_CONFIG_SCHEMA, type TrainConfig } from "./train_config.ts";
-import type { ResolverFn } from "./resolvers.ts";
+import type { ResolverContext, ResolverFn } from "./resolvers.ts";
 import { validateValue } from "./validate.ts";
 
 /** Options of `loadTrainConfig`, `loadConfigSection` and `trainConfigFromObject`. */
@@ -43,10 +43,17 @@ export interface LoadOptions {
    * `lib/data` here, unless `registerCorpusResolvers()` was called before.
    */
   resolvers?: Readonly<Record<string, ResolverFn>>;
+  /** Environment for `${oc.env:...}` (default: the process environment). */
+  env?: (name: string) => string | undefined;
 }
 
 /** Source name for overrides in error messages. */
 export const COMMAND_LINE = "command line";
+
+/** The resolver context's `env`, only when the caller gave one. */
+function envOf(opts: LoadOptions): Pick<ResolverContext, "env"> {
+  return opts.env === undefined ? {} : { env: opts.env };
+}
 
 const TRAIN_FIELD: FieldSchema = { kind: "object", schema: TRAIN_CONFIG_SCHEMA };
 
@@ -78,7 +85,7 @@ async function buildTrainConfig(raw: unknown, source: string, opts: LoadOptions)
   for (const o of opts.overrides ?? []) {
     applyOverride(TRAIN_CONFIG_SCHEMA, tree, o, COMMAND_LINE, prov);
   }
-  const ctx = { validatePaths: opts.validatePaths ?? true, configPath: source };
+  const ctx = { validatePaths: opts.validatePaths ?? true, configPath: source, ...envOf(opts) };
   await new InterpolationResolver(tree, ctx, prov, opts.resolvers).resolveSubtree([]);
   return validateValue(TRAIN_FIELD, tree, [], prov) as TrainConfig;
 }
@@ -126,7 +133,7 @@ export async function loadConfigSection<K extends keyof TrainConfig>(
       prov,
     );
   }
-  const ctx = { validatePaths: opts.validatePaths ?? true, configPath: path };
+  const ctx = { validatePaths: opts.validatePaths ?? true, configPath: path, ...envOf(opts) };
   await new InterpolationResolver(root, ctx, prov, opts.resolvers).resolveSubtree([key]);
   return validateValue(field, root[key], [key], prov) as TrainConfig[K];
 }

@@ -42,6 +42,8 @@ export { defaultCompilerConfig, defaultFSDPConfig } from "./torch_sections.ts";
 export type { TrainConfig } from "./train_config.ts";
 export { defaultTrainConfig } from "./train_config.ts";
 export { ConfigError, InterpolationError, PathNotFoundError } from "./errors.ts";
+export type { CheckTrainConfigOptions } from "./checks.ts";
+export { checkTrainConfig, trainConfigViolations } from "./checks.ts";
 export type { LoadOptions } from "./load.ts";
 export {
   loadConfigSection,

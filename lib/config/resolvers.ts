@@ -17,6 +17,11 @@ export interface ResolverContext {
   validatePaths: boolean;
   /** The config file being loaded ("" for configs built from objects). */
   configPath: string;
+  /**
+   * Reads an environment variable for `${oc.env:...}`; absent: the process environment. Tests
+   * pass a map here instead of changing the process environment.
+   */
+  env?: (name: string) => string | undefined;
 }
 
 /**
@@ -52,11 +57,11 @@ export function resolverNames(): string[] {
   return [...RESOLVERS.keys()];
 }
 
-registerResolver("oc.env", (args) => {
+registerResolver("oc.env", (args, ctx) => {
   if (args.length < 1 || args.length > 2) {
     throw new Error(`oc.env takes VAR or VAR,default; got ${args.length} arguments`);
   }
-  const value = Deno.env.get(args[0]);
+  const value = (ctx.env ?? ((name: string) => Deno.env.get(name)))(args[0]);
   if (value !== undefined) return value;
   if (args.length === 2) return args[1] === "null" ? null : args[1];
   throw new Error(

@@ -8,6 +8,7 @@
  */
 import { MissingTokenDataError } from "./errors.ts";
 import { bytesPerToken, parseTokenDType, type TokenDType, TokenFileReader } from "./token_file.ts";
+import { checkTokenIds } from "./validate_ids.ts";
 
 /** Per-file metadata attached to instances (OLMo: `{"path": ...}` or `{"label": ...}`). */
 export type InstanceMetadata = Record<string, unknown>;
@@ -30,6 +31,11 @@ export interface MemMapDatasetOptions {
   metadata?: InstanceMetadata | InstanceMetadata[];
   /** Attach metadata to each instance. Default true (OLMo's default; training sets false). */
   includeInstanceMetadata?: boolean;
+  /**
+   * Every id read must be below this (the model's `embedding_size`); `get` throws
+   * `TokenIdOutOfRangeError` naming the file, offset and id otherwise. Default: unchecked.
+   */
+  tokenIdLimit?: number;
 }
 
 /** A dataset of fixed-length token windows over one or more token files. */
@@ -42,6 +48,8 @@ export class MemMapDataset {
   readonly dtype: TokenDType;
   /** Whether items carry their file's metadata. */
   readonly includeInstanceMetadata: boolean;
+  /** Ids must be below this (`MemMapDatasetOptions.tokenIdLimit`); null: unchecked. */
+  readonly tokenIdLimit: number | null;
   readonly #metadata: InstanceMetadata[];
   #offsets: Array<[number, number]> | null = null;
   readonly #readers = new Map<number, TokenFileReader>();
@@ -59,6 +67,7 @@ export class MemMapDataset {
     this.chunkSize = chunkSize;
     this.dtype = options.dtype ?? "uint16";
     this.includeInstanceMetadata = options.includeInstanceMetadata ?? true;
+    this.tokenIdLimit = options.tokenIdLimit ?? null;
     const meta = options.metadata;
     if (Array.isArray(meta)) {
       if (meta.length !== paths.length) {
@@ -120,6 +129,10 @@ export class MemMapDataset {
       this.#readers.set(fileIndex, reader);
     }
     const inputIds = reader.read(localIndex * this.chunkSize, this.chunkSize);
+    if (this.tokenIdLimit !== null) {
+      const path = this.paths[fileIndex];
+      checkTokenIds(inputIds, this.tokenIdLimit, path, localIndex * this.chunkSize, this.dtype);
+    }
     return this.includeInstanceMetadata
       ? { inputIds, metadata: structuredClone(this.#metadata[fileIndex]) }
       : { inputIds };
@@ -155,10 +168,14 @@ export class MemMapDataset {
 
   /** OLMo's `ds1 + ds2`: the paths and metadata of both (same chunk size, dtype and flag). */
   concat(other: MemMapDataset): MemMapDataset {
-    if (other.chunkSize !== this.chunkSize || other.dtype !== this.dtype) {
+    if (
+      other.chunkSize !== this.chunkSize || other.dtype !== this.dtype ||
+      other.tokenIdLimit !== this.tokenIdLimit
+    ) {
       throw new Error(
-        `MemMapDataset.concat: chunkSize/dtype differ (${this.chunkSize}/${this.dtype} vs ` +
-          `${other.chunkSize}/${other.dtype})`,
+        `MemMapDataset.concat: chunkSize/dtype/tokenIdLimit differ (${this.chunkSize}/` +
+          `${this.dtype}/${this.tokenIdLimit} vs ${other.chunkSize}/${other.dtype}/` +
+          `${other.tokenIdLimit})`,
       );
     }
     return new MemMapDataset([...this.paths, ...other.paths], {
@@ -166,6 +183,7 @@ export class MemMapDataset {
       dtype: this.dtype,
       metadata: [...this.#metadata, ...other.#metadata],
       includeInstanceMetadata: this.includeInstanceMetadata,
+      tokenIdLimit: this.tokenIdLimit ?? undefined,
     });
   }
 
@@ -198,7 +216,7 @@ export interface DataPathsConfig {
 export function memMapDatasetFromDataConfig(
   data: DataPathsConfig,
   chunkSize: number,
-  options: { includeInstanceMetadata?: boolean } = {},
+  options: { includeInstanceMetadata?: boolean; tokenIdLimit?: number } = {},
 ): MemMapDataset {
   const dtype = data.memmap_dtype == null
     ? "uint16"
@@ -231,5 +249,6 @@ export function memMapDatasetFromDataConfig(
     dtype,
     metadata,
     includeInstanceMetadata: options.includeInstanceMetadata ?? true,
+    tokenIdLimit: options.tokenIdLimit,
   });
 }

@@ -27,6 +27,7 @@ import {
   TokenFileReader,
   TokenFileWriter,
 } from "./token_file.ts";
+import { validateTokenFile } from "./validate_ids.ts";
 
 /** Options of `prepareData`. */
 export interface PrepareDataOptions {
@@ -294,6 +295,8 @@ async function validatePrepared(
   encoder: OrderedEncoder,
 ): Promise<void> {
   const vocab = options.tokenizer.vocabSize;
+  // Every id of every file first: an id beyond the vocabulary is reported with its file offset.
+  for (const file of result.files) validateTokenFile(file, result.dtype, vocab);
   let checked = 0;
   for (const source of result.sources) {
     const readers = source.files.map((f) => new TokenFileReader(f, result.dtype));

@@ -6,7 +6,7 @@
  * @module
  */
 export type { Communicator, FloatArray, InitWorldOptions } from "./world.ts";
-export { exposeWorldEnv, initWorld, rankPrefix, SingleProcessWorld } from "./world.ts";
+export { initWorld, rankPrefix, SingleProcessWorld } from "./world.ts";
 export type { MpiCommunicatorOptions } from "./mpi.ts";
 export { MpiCommunicator } from "./mpi.ts";
 export type { MpiAbi } from "./mpi_library.ts";

@@ -2,8 +2,9 @@
  * `initWorld()`, which picks MPI when a launcher started this process and a dependency-free
  * single-process world otherwise (both are a `Communicator`, `communicator.ts`).
  *
- * After init, RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE and NODE_RANK are set in the
- * environment (as torchrun does) so that any code and log line can read them.
+ * The rank and sizes are the communicator's fields, passed to whatever needs them. Unlike
+ * torchrun, nothing is exported to the environment: the process environment is shared by every
+ * thread and child, and library code leaves it as it is.
  *
  * @module
  */
@@ -110,8 +111,8 @@ export interface InitWorldOptions {
 }
 
 /**
- * Creates the world of this process and exports RANK, LOCAL_RANK, WORLD_SIZE,
- * LOCAL_WORLD_SIZE and NODE_RANK to the environment. With MPI, an uncaught error on any rank
+ * Creates the world of this process. Its rank and sizes are the returned object's fields; the
+ * process environment is left as it is (pass them on explicitly). With MPI, an uncaught error on any rank
  * aborts the whole job with a non-zero code, and exiting with code 0 before `finalize()` aborts
  * it with code 1.
  */
@@ -120,20 +121,9 @@ export async function initWorld(options: InitWorldOptions = {}): Promise<Communi
   const mode = options.mpi ?? "auto";
   const wantMpi = mode === "always" ||
     (mode === "auto" && (detectLauncher(env) !== null || (env(MPI_LIB_ENV) ?? "") !== ""));
-  const world: Communicator = wantMpi
+  return wantMpi
     ? await MpiCommunicator.init({ env, maxElementsPerCall: options.maxElementsPerCall })
     : new SingleProcessWorld(env);
-  exposeWorldEnv(world);
-  return world;
-}
-
-/** Sets RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE and NODE_RANK in `Deno.env`. */
-export function exposeWorldEnv(world: Communicator): void {
-  Deno.env.set("RANK", String(world.rank));
-  Deno.env.set("LOCAL_RANK", String(world.localRank));
-  Deno.env.set("WORLD_SIZE", String(world.size));
-  Deno.env.set("LOCAL_WORLD_SIZE", String(world.localSize));
-  Deno.env.set("NODE_RANK", String(world.nodeRank));
 }
 
 /** Log line prefix `[rank r/N]`. */

@@ -11,11 +11,16 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/fs.ts";
 
-/** Root of the olmo-ts cache: `$OLMO_TS_CACHE`, else `~/.cache/olmo-ts`. */
-export function olmoCacheDir(): string {
-  const fromEnv = Deno.env.get("OLMO_TS_CACHE");
+/**
+ * Root of the olmo-ts cache: `$OLMO_TS_CACHE`, else `$XDG_CACHE_HOME/olmo-ts`, else
+ * `~/.cache/olmo-ts`. `env` reads the variables (default: the process environment).
+ */
+export function olmoCacheDir(
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
+): string {
+  const fromEnv = env("OLMO_TS_CACHE");
   if (fromEnv) return fromEnv;
-  return join(Deno.env.get("XDG_CACHE_HOME") ?? join(homedir(), ".cache"), "olmo-ts");
+  return join(env("XDG_CACHE_HOME") || join(homedir(), ".cache"), "olmo-ts");
 }
 
 /** Where a Hub tokenizer lives in the olmo-ts cache. */

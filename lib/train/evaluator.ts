@@ -24,6 +24,7 @@ import type { MemMapInstance } from "../data/memmap_dataset.ts";
 import type { Communicator } from "../distributed/world.ts";
 import type { Olmo } from "../model/olmo.ts";
 import { nextTokenTargets, perSequenceEvalLoss } from "./loss.ts";
+import { embeddingRows } from "./train_data.ts";
 
 /** The collectives and rank information evaluation needs. */
 export type EvalWorld = Pick<Communicator, "rank" | "size" | "allReduceSum">;
@@ -54,7 +55,9 @@ export class LmEvaluator {
     this.#dropLast = ec.data.drop_last;
     let dataset;
     try {
-      dataset = memMapDatasetFromDataConfig(ec.data, cfg.model.max_sequence_length);
+      dataset = memMapDatasetFromDataConfig(ec.data, cfg.model.max_sequence_length, {
+        tokenIdLimit: embeddingRows(cfg),
+      });
       if (dataset.length === 0) {
         throw new MissingTokenDataError("its token files hold no complete instance");
       }

@@ -14,6 +14,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { type BackendName, initBackend } from "../backend/init.ts";
+import { checkTrainConfig } from "../config/checks.ts";
 import { isUrl } from "../util/url.ts";
 import {
   ConfigError,
@@ -53,9 +54,12 @@ export interface RunTrainingOptions {
   configPath?: string;
   /**
    * Called after every step's backward pass, before the gradients are synchronised
-   * (`TrainStepContext.afterBackward`); test entry scripts use it to make a rank fail mid-step.
+   * (`TrainStepContext.afterBackward`), with this process's rank; test entry scripts use it to
+   * make a rank fail mid-step.
    */
-  afterBackward?: (step: number) => void;
+  afterBackward?: (step: number, rank: number) => void;
+  /** Download cache for a URL `load_path` (default `defaultCacheDir()`). */
+  cacheDir?: string;
 }
 
 /** What `runTraining` did. */
@@ -119,6 +123,7 @@ export async function runTraining(
     throw new ConfigError("run_name is required (set it in the config or pass --run_name=NAME)");
   }
   const world = opts.world ?? (await initWorld());
+  checkTrainConfig(input, { worldSize: world.size, source: opts.configPath });
   const log = opts.logger ?? consoleLogger(world.rank === 0);
   if (input.reset_optimizer_state && input.load_path === null) {
     log.warn("reset_optimizer_state is set without load_path; it has no effect");
@@ -218,6 +223,7 @@ export async function runTraining(
         const loaded = await trainer.restoreCheckpoint(cfg.load_path, {
           loadOptimizerState: !cfg.reset_optimizer_state,
           resetTrainerState: cfg.reset_trainer_state,
+          cacheDir: opts.cacheDir,
         });
         const step = trainer.counters.globalStep;
         log.info(

@@ -25,11 +25,20 @@ export interface RankInfo {
   fsLocalRank: number;
 }
 
-/** OLMo's training dataset: no instance metadata, `chunk_size = max_sequence_length`. */
+/**
+ * OLMo's training dataset: no instance metadata, `chunk_size = max_sequence_length`; every
+ * instance read is checked against the embedding table (`embeddingRows`).
+ */
 export function buildTrainDataset(cfg: TrainConfig): MemMapDataset {
   return memMapDatasetFromDataConfig(cfg.data, cfg.model.max_sequence_length, {
     includeInstanceMetadata: false,
+    tokenIdLimit: embeddingRows(cfg),
   });
+}
+
+/** Rows of the model's embedding table: `embedding_size`, or `vocab_size` when that is null. */
+export function embeddingRows(cfg: Pick<TrainConfig, "model">): number {
+  return cfg.model.embedding_size ?? cfg.model.vocab_size;
 }
 
 /** Options of `TrainBatches`. */

@@ -77,8 +77,11 @@ export interface TrainerOptions {
   peakFlops?: number | null;
   /** When aborted, the run saves a sharded checkpoint and stops after the current step. */
   cancelSignal?: AbortSignal;
-  /** Called after every step's backward pass (`TrainStepContext.afterBackward`; for tests). */
-  afterBackward?: (step: number) => void;
+  /**
+   * Called after every step's backward pass with this process's rank
+   * (`TrainStepContext.afterBackward`; for tests).
+   */
+  afterBackward?: (step: number, rank: number) => void;
 }
 
 /** Why `fit` returned. */
@@ -197,9 +200,16 @@ export class Trainer {
    */
   async restoreCheckpoint(
     path: string,
-    opts: { loadOptimizerState: boolean; resetTrainerState?: boolean; verifyOnly?: boolean },
+    opts: {
+      loadOptimizerState: boolean;
+      resetTrainerState?: boolean;
+      verifyOnly?: boolean;
+      /** Download cache for a URL `path` (default `defaultCacheDir()`). */
+      cacheDir?: string;
+    },
   ): Promise<LoadedCheckpoint> {
     const loaded = await readTrainingCheckpoint(path, {
+      cacheDir: opts.cacheDir,
       rank: this.#world.rank,
       worldSize: this.#world.size,
       loadOptimizerState: opts.loadOptimizerState,
@@ -275,7 +285,7 @@ export class Trainer {
       zLoss: this.cfg.softmax_auxiliary_loss,
       dropoutSeed: (micro) =>
         dropoutSeed(this.cfg.seed, this.counters.globalStep, this.#world.rank, micro),
-      afterBackward: this.#opts.afterBackward,
+      afterBackward: (step) => this.#opts.afterBackward?.(step, this.#world.rank),
     };
   }
 

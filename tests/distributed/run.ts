@@ -79,3 +79,21 @@ export function runMpich(
 ): Promise<RunResult> {
   return run("mpiexec.mpich", ["-n", String(n), DENO, "run", "-A", script, ...args], options);
 }
+
+/** The PID of the rank-`rank` process whose command line mentions `marker` (Linux /proc). */
+export async function rankPid(marker: string, rank: number): Promise<number | null> {
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const args = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).split("\0");
+      if (args[0] !== DENO || !args.includes("cli/train.ts") || !args.includes(marker)) {
+        continue;
+      }
+      const env = (await Deno.readTextFile(`/proc/${entry.name}/environ`)).split("\0");
+      if (env.includes(`PMI_RANK=${rank}`)) return Number(entry.name);
+    } catch {
+      continue; // the process ended meanwhile
+    }
+  }
+  return null;
+}

@@ -26,8 +26,7 @@ if (!/^\d+$/.test(failStep ?? "") || !/^\d+$/.test(failRank ?? "")) {
   Deno.exit(2);
 }
 await runTrainCommand(argv, {
-  afterBackward: (step) => {
-    const rank = Number(Deno.env.get("RANK")); // set by initWorld before training starts
+  afterBackward: (step, rank) => {
     if (step === Number(failStep) && rank === Number(failRank)) {
       throw new InjectedTestFailure(step, rank);
     }

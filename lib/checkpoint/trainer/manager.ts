@@ -23,6 +23,7 @@ import {
   removeCheckpoint,
   TMP_SUFFIX,
 } from "./run_folder.ts";
+import { checkpointSaveFailure } from "./save_failure.ts";
 import { shardStateDicts } from "./shard_state.ts";
 import { type RankShard, writeRankShard, writeShardMetadata } from "./sharded.ts";
 import type { TrainerState } from "./state.ts";
@@ -180,11 +181,15 @@ export class CheckpointManager {
     const lists = sharded
       ? { checkpoints: newList, unsharded_checkpoints: [...this.unshardedCheckpoints] }
       : { checkpoints: [...this.checkpoints], unsharded_checkpoints: newList };
-    await write(tmp, lists, isRank0);
-    await this.#barrier();
-    if (isRank0) {
-      await commitTmpDir(tmp, final);
-      await linkLatest(this.saveFolder, name, sharded);
+    try {
+      await write(tmp, lists, isRank0);
+      await this.#barrier();
+      if (isRank0) {
+        await commitTmpDir(tmp, final);
+        await linkLatest(this.saveFolder, name, sharded);
+      }
+    } catch (e) {
+      throw await checkpointSaveFailure(e, { step, saveFolder: this.saveFolder, tmp });
     }
     // Prune only now that the new checkpoint is complete and `latest` points at it.
     const keep = sharded ? this.#opts.keepSharded : this.#opts.keepUnsharded;

@@ -50,10 +50,14 @@ export async function saveTrainingCheckpoint(
 }
 
 /** Files fetched from a remote unsharded checkpoint: required ones throw when missing. */
-async function downloadUnsharded(url: string, loadOptimizerState: boolean): Promise<string> {
+async function downloadUnsharded(
+  url: string,
+  loadOptimizerState: boolean,
+  cacheDir: string | undefined,
+): Promise<string> {
   const fetchOne = async (name: string, required: boolean): Promise<string | null> => {
     try {
-      return await resolveResource(url, name, { progress: true });
+      return await resolveResource(url, name, { progress: true, cacheDir });
     } catch (e) {
       if (e instanceof ResourceNotFoundError && !required) return null;
       throw e;
@@ -83,10 +87,16 @@ async function downloadUnsharded(url: string, loadOptimizerState: boolean): Prom
  */
 export async function readTrainingCheckpoint(
   path: string,
-  opts: { rank: number; worldSize: number; loadOptimizerState: boolean },
+  opts: {
+    rank: number;
+    worldSize: number;
+    loadOptimizerState: boolean;
+    /** Download cache for URLs (default `defaultCacheDir()`). */
+    cacheDir?: string;
+  },
 ): Promise<LoadedCheckpoint> {
   const local = isUrl(path) && !path.toLowerCase().startsWith("file://")
-    ? await downloadUnsharded(path, opts.loadOptimizerState)
+    ? await downloadUnsharded(path, opts.loadOptimizerState, opts.cacheDir)
     : path.replace(/^file:\/\//i, "");
   return await loadCheckpoint(local, opts);
 }
