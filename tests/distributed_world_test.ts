@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { detectLauncher, launcherLocalSize } from "../lib/distributed/launcher_env.ts";
+import { detectLauncher } from "../lib/distributed/launcher_env.ts";
 import { mpiLibraryCandidates } from "../lib/distributed/mpi_library.ts";
 import { initWorld, rankPrefix, SingleProcessWorld } from "../lib/distributed/world.ts";
 import { DENO, run } from "./distributed/run.ts";
@@ -124,19 +124,4 @@ Deno.test("cli/train.ts without a launcher trains as world size 1 with no MPI (n
   } finally {
     await Deno.remove(tiny.dir, { recursive: true });
   }
-});
-
-Deno.test("launcherLocalSize: the ranks per node the launcher announced, 1 without one", () => {
-  assert.equal(launcherLocalSize(envOf({})), 1);
-  assert.equal(launcherLocalSize(envOf({ MPI_LOCALNRANKS: "2" })), 2); // MPICH hydra
-  assert.equal(launcherLocalSize(envOf({ OMPI_COMM_WORLD_LOCAL_SIZE: "4" })), 4); // Open MPI
-  assert.equal(launcherLocalSize(envOf({ LOCAL_WORLD_SIZE: "3" })), 3); // torchrun style
-  assert.equal(
-    launcherLocalSize(envOf({ OMPI_COMM_WORLD_LOCAL_SIZE: "4", LOCAL_WORLD_SIZE: "3" })),
-    4,
-  );
-  assert.throws(
-    () => launcherLocalSize(envOf({ MPI_LOCALNRANKS: "two" })),
-    /MPI_LOCALNRANKS=two: expected a non-negative integer/,
-  );
 });

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { launcherLocalSize, processEnv } from "../distributed/launcher_env.ts";
 
 /** Environment variable naming the CBLAS library to load instead of the default candidates. */
 export const BLAS_LIB_ENV = "OLMO_BLAS_LIB";
@@ -147,19 +146,17 @@ export function loadBlasLibrary(): BlasLibrary {
     override = undefined; // no --allow-env: use the defaults
   }
   loaded = openBlasLibrary(override ? [override] : blasLibraryCandidates());
-  shareCoresWithLocalRanks(loaded);
   return loaded;
 }
 
 /**
- * With several ranks on one node (as the launcher announces them: `launcherLocalSize`), each
- * rank's OpenBLAS would start a thread per core and oversubscribe the node. Unless the user chose
- * `OPENBLAS_NUM_THREADS`, give each rank an equal share of the cores.
+ * With `localRanks` ranks on one node (the world's `localSize`, passed by whoever started it),
+ * each rank's OpenBLAS would start a thread per core and oversubscribe the node. Unless the user
+ * chose `OPENBLAS_NUM_THREADS`, give each rank an equal share of the cores.
  */
-function shareCoresWithLocalRanks(lib: BlasLibrary): void {
-  let localRanks = 1, chosen: string | undefined;
+export function shareCoresWithLocalRanks(lib: BlasLibrary, localRanks: number): void {
+  let chosen: string | undefined;
   try {
-    localRanks = launcherLocalSize(processEnv);
     chosen = Deno.env.get("OPENBLAS_NUM_THREADS");
   } catch {
     return; // no --allow-env: keep the library's default

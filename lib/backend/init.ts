@@ -20,7 +20,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { blasLibraryAvailable } from "./blas_library.ts";
+import { blasLibraryAvailable, shareCoresWithLocalRanks } from "./blas_library.ts";
 import { installWasmMemoryGuard, type WasmHeapModule } from "./memory_guard.ts";
 import {
   isNativeMatMulRegistered,
@@ -43,6 +43,11 @@ export interface InitBackendOptions {
    * `TF_CPP_MIN_LOG_LEVEL`, which only the user sets.
    */
   quiet?: boolean;
+  /**
+   * Ranks of this job on this node (the world's `localSize`; default 1): the `native` backend's
+   * CBLAS threads are shared between them.
+   */
+  localRanks?: number;
 }
 
 /** What `auto` resolved to, so its probes run once per process. */
@@ -129,7 +134,7 @@ export async function initBackend(
     registerWasmIdentityFix();
     registerWasmCopyKernels();
     installWasmMemoryGuard((tf.backend() as unknown as { wasm: WasmHeapModule }).wasm);
-    if (target === "native") registerNativeMatMul();
+    if (target === "native") shareCoresWithLocalRanks(registerNativeMatMul(), opts.localRanks ?? 1);
   }
   if (!quiet && !preparedBackends.has(target)) console.error(`olmo-ts: backend ${target}`);
   preparedBackends.add(target);

@@ -58,16 +58,3 @@ export function envInteger(env: EnvReader, name: string): number | undefined {
   }
   return value;
 }
-
-/**
- * How many ranks the launcher started on this node (Open MPI `OMPI_COMM_WORLD_LOCAL_SIZE`, MPICH
- * hydra `MPI_LOCALNRANKS`, or a torchrun-style `LOCAL_WORLD_SIZE`); 1 when none is set. Read
- * before MPI is initialised, e.g. to share the cores between the ranks of a node.
- */
-export function launcherLocalSize(env: EnvReader): number {
-  for (const name of ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "LOCAL_WORLD_SIZE"]) {
-    const size = envInteger(env, name);
-    if (size !== undefined && size >= 1) return size;
-  }
-  return 1;
-}

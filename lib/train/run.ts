@@ -128,7 +128,10 @@ export async function runTraining(
   if (input.reset_optimizer_state && input.load_path === null) {
     log.warn("reset_optimizer_state is set without load_path; it has no effect");
   }
-  const backend = await initBackend(input.backend as BackendName, { quiet: world.rank !== 0 });
+  const backend = await initBackend(input.backend as BackendName, {
+    quiet: world.rank !== 0,
+    localRanks: world.localSize,
+  });
   for (const w of tfjsCompatibilityWarnings(input)) log.warn(w);
   if (input.wandb !== null) {
     log.warn(
