@@ -34,6 +34,8 @@ export type EvalWorld = Pick<Communicator, "rank" | "size" | "allReduceSum">;
 export interface InLoopEvaluator {
   /** The evaluator's label. */
   readonly label: string;
+  /** Batches each rank evaluates per call. */
+  readonly numBatches: number;
   /** Evaluates `model` on every rank; returns OLMo's metric names and values. */
   evaluate(
     model: Olmo,
