@@ -108,6 +108,19 @@ export class DownstreamEvaluator {
     model: ScoringModel,
     onBatch?: (done: number, total: number) => void,
   ): Promise<MetricValue[]> {
+    const scores = await this.scoreRequests(model, onBatch);
+    return this.task.metricTypes.map((metric) => computeMetric(metric, scores));
+  }
+
+  /**
+   * The log-likelihoods of the requests every rank scored (all of them, unless
+   * `subset_num_batches` stopped early), in padded-position order with duplicates. Every rank
+   * must call it.
+   */
+  async scoreRequests(
+    model: ScoringModel,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<RequestScore[]> {
     const { requests } = this.data;
     const total = this.#split.indices.length;
     const needDc = this.task.metricTypes.includes("pmi_dc");
@@ -154,7 +167,7 @@ export class DownstreamEvaluator {
         contStrLen: r.contStrLen,
       });
     }
-    return this.task.metricTypes.map((metric) => computeMetric(metric, scores));
+    return scores;
   }
 
   /** `evaluateMetrics` as OLMo's metric names: `eval/downstream/{label}_{metric}`. */
