@@ -1,0 +1,185 @@
+/**
+ * Downstream evaluators in training and `deno task eval`: a tiny run with an `lm` evaluator,
+ * two OLMo tasks (parquet and JSON lines, one of them `pmi_dc`) and a custom task logs
+ * `eval/downstream/{label}_{metric}` at every `eval_interval` (console, `metrics.jsonl`, the
+ * evaluation panel of `loss.svg`); `deno task eval` on the final checkpoint gives the numbers the
+ * run logged for that step; the command's table, JSON lines and errors.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { formatEvalTable, parseEvalArgs, runEval } from "../cli/eval.ts";
+import { TASKS } from "../lib/eval/tasks.ts";
+import type { TrainLogger } from "../lib/train/log.ts";
+import { readMetricsFile } from "../lib/train/metrics_sink.ts";
+import { runTraining } from "../lib/train/run.ts";
+import { assertExit, runCli } from "./_cli.ts";
+import { jsonLines, taskParquet } from "./_eval_fixture.ts";
+import { makeTinyEnv, tinyTrainConfig } from "./_train_fixture.ts";
+
+/** Word-level documents (the tiny tokenizer knows `w0` … `w63`). */
+const PIQA_ROWS = [
+  { goal: "w1 w2 w3", sol1: "w4 w5", sol2: "w9 w10 w11", label: 0 },
+  { goal: "w5 w6", sol1: "w20", sol2: "w7 w8", label: 1 },
+  { goal: "w30 w31 w32", sol1: "w33", sol2: "w40 w41", label: 0 },
+];
+const BOOLQ_ROWS = [
+  { question: "w1 w2", passage: "w3 w4 w5", answer: true },
+  { question: "w6", passage: "w7 w8", answer: false },
+  { question: "w9 w10", passage: "w11", answer: true },
+];
+const ARITH_ROWS = [
+  { context: "w1 w2", continuations: [" w3", " w7 w8"], label: 0 },
+  { context: "w10 w11 w12", continuations: [" w13", " w2", " w50"], label: 0 },
+  { context: "w20", continuations: [" w40", " w21"], label: 1 },
+];
+const DOWNSTREAM_METRICS = [
+  "eval/downstream/arith_acc",
+  "eval/downstream/arith_len_norm",
+  "eval/downstream/boolq_pmi_dc",
+  "eval/downstream/piqa_len_norm",
+];
+
+Deno.test("in-loop downstream metrics are logged, recorded and plotted; deno task eval agrees", async () => {
+  const env = await makeTinyEnv();
+  try {
+    const tasks = join(env.dir, "tasks");
+    await Deno.mkdir(join(tasks, "piqa", "none"), { recursive: true });
+    await Deno.writeFile(
+      join(tasks, "piqa", "none", "validation-00000-of-00001.parquet"),
+      new Uint8Array(taskParquet(TASKS.piqa, PIQA_ROWS)),
+    );
+    await Deno.mkdir(join(tasks, "boolq", "none", "validation"), { recursive: true });
+    await Deno.writeTextFile(
+      join(tasks, "boolq", "none", "validation", "0000.jsonl"),
+      jsonLines(BOOLQ_ROWS),
+    );
+    const arith = join(env.dir, "arith.jsonl");
+    await Deno.writeTextFile(arith, jsonLines(ARITH_ROWS));
+
+    const save = join(env.dir, "run");
+    const lines: string[] = [];
+    const logger: TrainLogger = {
+      info: (m: string) => lines.push(m),
+      warn: (m: string) => lines.push(`warning: ${m}`),
+    };
+    const result = await runTraining(
+      await tinyTrainConfig(env, save, {
+        eval_interval: 3,
+        console_log_interval: 1000,
+        hf_datasets_cache_dir: tasks,
+        evaluators: [
+          { label: "held-out", data: { paths: [env.validation] } },
+          { label: "piqa", type: "downstream" },
+          { label: "boolq", type: "downstream", device_eval_batch_size: 2 },
+          { label: "arith", type: "downstream", data: { paths: [arith] } },
+        ],
+        model: { residual_dropout: 0 },
+      }),
+      { logger, progress: { silent: true } },
+    );
+    assert.equal(result.fit?.step, 6);
+    const evals = (await readMetricsFile(join(save, "metrics.jsonl")))
+      .filter((r) => "eval/held-out/CrossEntropyLoss" in r);
+    assert.deepEqual(evals.map((r) => r.step), [3, 6]);
+    for (const record of evals) {
+      const names = Object.keys(record).filter((k) => k.startsWith("eval/downstream/")).sort();
+      assert.deepEqual(names, DOWNSTREAM_METRICS);
+      for (const name of names) assert.ok(record[name] >= 0 && record[name] <= 1, name);
+    }
+    assert.ok(
+      lines.some((l) => l.startsWith("piqa\n    eval/downstream/piqa_len_norm=")),
+      lines.join("\n"),
+    );
+    const svg = await Deno.readTextFile(join(save, "loss.svg"));
+    assert.match(svg, />evaluation<\/text>/);
+    for (const name of DOWNSTREAM_METRICS) assert.match(svg, new RegExp(`>${name}</text>`));
+
+    // The command on the step-6 checkpoint: the same values.
+    const rows = await runEval({
+      checkpoint: join(save, "step6-unsharded"),
+      tasks: ["piqa", "boolq", `custom:${arith}`],
+      json: false,
+      dataDir: tasks,
+      batchSize: 4,
+      backend: "cpu",
+    }, { warn: (m) => assert.fail(m), progress: false });
+    assert.deepEqual(
+      rows.map((r) => [`eval/downstream/${r.task}_${r.metric}`, r.value, r.documents]).sort(),
+      DOWNSTREAM_METRICS.map((name) => [name, evals[1][name], 3]),
+    );
+
+    // The command line: JSON lines in a subprocess; errors.
+    const json = await runCli("eval.ts", [
+      join(save, "step6-unsharded"),
+      "--tasks",
+      `piqa,custom:${arith}`,
+      "--data-dir",
+      tasks,
+      "--json",
+      "--limit",
+      "2",
+      "--backend",
+      "cpu",
+    ]);
+    assertExit(json, 0);
+    const parsed = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(parsed.map((r) => [r.task, r.metric, r.documents, r.skipped]), [
+      ["piqa", "len_norm", 2, 0],
+      ["arith", "acc", 2, 0],
+      ["arith", "len_norm", 2, 0],
+    ]);
+    const missing = await runCli("eval.ts", [
+      join(save, "step6-unsharded"),
+      "--tasks",
+      "sciq",
+      "--data-dir",
+      tasks,
+    ]);
+    assertExit(missing, 1);
+    assert.match(
+      missing.stderr,
+      /eval: downstream task 'sciq': no data files: looked for .*sciq\/none\/validation\*\.parquet/,
+    );
+    assert.match(missing.stderr, /allenai\/sciq/);
+  } finally {
+    await Deno.remove(env.dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task eval: arguments and the table", async () => {
+  assert.deepEqual(
+    await parseEvalArgs(["ckpt", "--tasks", "piqa, arc_easy,custom:a.jsonl", "--limit", "5"]),
+    {
+      checkpoint: "ckpt",
+      tasks: ["piqa", "arc_easy", "custom:a.jsonl"],
+      limit: 5,
+      json: false,
+      dataDir: null,
+      batchSize: 16,
+      backend: "auto",
+    },
+  );
+  await assert.rejects(
+    () => parseEvalArgs(["ckpt", "--tasks", "piqa", "--limit", "0"]),
+    /--limit must be an integer ≥ 1/,
+  );
+  await assert.rejects(() => parseEvalArgs(["ckpt", "--tasks", ","]), /--tasks names no task/);
+  await assert.rejects(() => parseEvalArgs(["--tasks", "piqa"]), /the checkpoint is required/);
+  await assert.rejects(
+    () => parseEvalArgs(["ckpt", "--tasks", "piqa", "--bogus"]),
+    /Unknown argument/,
+  );
+  assert.equal(
+    formatEvalTable([
+      { task: "piqa", metric: "len_norm", value: 0.5, documents: 1838, skipped: 0 },
+      { task: "arc_challenge", metric: "pmi_dc", value: 1 / 3, documents: 299, skipped: 0 },
+      { task: "mine", metric: "acc", value: NaN, documents: 0, skipped: 2 },
+    ]),
+    "task           metric     value  documents\n" +
+      "piqa           len_norm  0.5000       1838\n" +
+      "arc_challenge  pmi_dc    0.3333        299\n" +
+      "mine           acc          nan          0\n",
+  );
+});
