@@ -309,6 +309,39 @@ Deno.test("bad inputs: unknown task, missing files, empty split, missing fields,
     );
   }));
 
+Deno.test("subset_num_batches stops early; a document cut short is scored as OLMo scores it", () =>
+  withTempDir(async (dir) => {
+    const path = join(dir, "three.jsonl");
+    const rows = [
+      { context: "A", continuations: [" b", " c", " d"], label: 2 },
+      { context: "E", continuations: [" f", " g", " h"], label: 0 },
+    ];
+    await Deno.writeTextFile(path, jsonLines(rows));
+    const task = customTask("three");
+    const data = await loadTaskRequests(task, [path], { encode: charEncode, maxLength: WINDOW });
+    const evaluator = (subsetNumBatches: number) =>
+      new DownstreamEvaluator(task, data, {
+        batchSize: 2,
+        subsetNumBatches,
+        padTokenId: PAD,
+        world: ONE_RANK,
+      });
+    assert.equal(evaluator(-1).numBatches, 3);
+    assert.equal(evaluator(9).numBatches, 3);
+    // One batch: continuations 0 and 1 of document 0. OLMo scores it over those two, so its
+    // answer (continuation 2) cannot win.
+    const [acc] = await evaluator(1).evaluateMetrics(model);
+    assert.deepEqual([acc.documents, acc.value, acc.incomplete], [1, 0, 0]);
+    // Two batches: document 0 whole, document 1 with continuation 0 only (its answer: right).
+    const ll = [];
+    for (const c of rows[0].continuations) {
+      ll.push(await referenceLogLikelihood(model, charEncode("A"), charEncode(c)));
+    }
+    const [acc2] = await evaluator(2).evaluateMetrics(model);
+    const first = ll.indexOf(Math.max(...ll)) === 2 ? 1 : 0;
+    assert.deepEqual([acc2.documents, acc2.value], [2, (first + 1) / 2]);
+  }));
+
 /** `size` in-process ranks whose `allReduceSum` adds their buffers. */
 function simulatedWorlds(size: number) {
   const pending: Float64Array[] = [];

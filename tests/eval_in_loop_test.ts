@@ -33,6 +33,8 @@ const ARITH_ROWS = [
   { context: "w1 w2", continuations: [" w3", " w7 w8"], label: 0 },
   { context: "w10 w11 w12", continuations: [" w13", " w2", " w50"], label: 0 },
   { context: "w20", continuations: [" w40", " w21"], label: 1 },
+  // A continuation longer than the 16-token window: skipped and reported.
+  { context: "w1", continuations: [" w2", " w3".repeat(17)], label: 0 },
 ];
 const DOWNSTREAM_METRICS = [
   "eval/downstream/arith_acc",
@@ -92,11 +94,15 @@ Deno.test("in-loop downstream metrics are logged, recorded and plotted; deno tas
       lines.some((l) => l.startsWith("piqa\n    eval/downstream/piqa_len_norm=")),
       lines.join("\n"),
     );
+    const skipped = `skipped 1 of 4 documents (${arith}:4: continuation 1 has 17 tokens, more ` +
+      "than the model's context window of 16)";
+    assert.ok(lines.includes(`warning: evaluators[3] (arith): ${skipped}`), lines.join("\n"));
     const svg = await Deno.readTextFile(join(save, "loss.svg"));
     assert.match(svg, />evaluation<\/text>/);
     for (const name of DOWNSTREAM_METRICS) assert.match(svg, new RegExp(`>${name}</text>`));
 
     // The command on the step-6 checkpoint: the same values.
+    const warnings: string[] = [];
     const rows = await runEval({
       checkpoint: join(save, "step6-unsharded"),
       tasks: ["piqa", "boolq", `custom:${arith}`],
@@ -104,7 +110,8 @@ Deno.test("in-loop downstream metrics are logged, recorded and plotted; deno tas
       dataDir: tasks,
       batchSize: 4,
       backend: "cpu",
-    }, { warn: (m) => assert.fail(m), progress: false });
+    }, { warn: (m) => warnings.push(m), progress: false });
+    assert.deepEqual(warnings, [`arith: ${skipped}`]);
     assert.deepEqual(
       rows.map((r) => [`eval/downstream/${r.task}_${r.metric}`, r.value, r.documents]).sort(),
       DOWNSTREAM_METRICS.map((name) => [name, evals[1][name], 3]),
