@@ -98,8 +98,10 @@ Deno.test("in-loop downstream metrics are logged, recorded and plotted; deno tas
       "than the model's context window of 16)";
     assert.ok(lines.includes(`warning: evaluators[3] (arith): ${skipped}`), lines.join("\n"));
     const svg = await Deno.readTextFile(join(save, "loss.svg"));
-    assert.match(svg, />evaluation<\/text>/);
-    for (const name of DOWNSTREAM_METRICS) assert.match(svg, new RegExp(`>${name}</text>`));
+    assert.match(svg, />evaluation: eval\/downstream\/\*<\/text>/);
+    for (const name of DOWNSTREAM_METRICS) {
+      assert.match(svg, new RegExp(`>${name.replace("eval/downstream/", "")}</text>`));
+    }
 
     // The command on the step-6 checkpoint: the same values.
     const warnings: string[] = [];

@@ -106,11 +106,11 @@ export class MetricsSink {
     return names.map((label) => ({ label, points: this.#series.get(label)! }));
   }
 
-  /** The downstream metric curves recorded so far (`eval/downstream/*`), by name. */
+  /** The downstream metric curves recorded so far, by name less `eval/downstream/`. */
   downstreamSeries(): Series[] {
-    return [...this.#downstream.keys()].sort().map((label) => ({
-      label,
-      points: this.#downstream.get(label)!,
+    return [...this.#downstream.keys()].sort().map((name) => ({
+      label: name.replace(DOWNSTREAM, ""),
+      points: this.#downstream.get(name)!,
     }));
   }
 

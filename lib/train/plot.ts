@@ -51,7 +51,11 @@ export function lossCurveSvg(series: Series[], title = "loss", evaluation: Serie
     `<rect width="${W}" height="${H * panels}" fill="white"/>`,
     ...panelSvg(series, title),
     ...(panels === 2
-      ? [`<g transform="translate(0,${H})">`, ...panelSvg(evaluation, "evaluation"), "</g>"]
+      ? [
+        `<g transform="translate(0,${H})">`,
+        ...panelSvg(evaluation, "evaluation: eval/downstream/*"),
+        "</g>",
+      ]
       : []),
     "</svg>",
   ].join("\n") + "\n";
