@@ -163,7 +163,9 @@ export async function runEval(opts: EvalCliOptions, out: EvalOutput): Promise<Ev
         stream: process.stderr,
       }, cliProgress.Presets.shades_classic)
       : null;
-    bar?.start(evaluators.reduce((n, e) => n + e.numBatches, 0), 0, { task: "" });
+    bar?.start(evaluators.reduce((n, e) => n + e.numBatches, 0), 0, {
+      task: evaluators[0]?.label ?? "",
+    });
     const rows: EvalResultRow[] = [];
     let done = 0;
     try {

@@ -15,8 +15,18 @@ import type { TrainLogger } from "../lib/train/log.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { runTraining } from "../lib/train/run.ts";
 import { assertExit, runCli } from "./_cli.ts";
+import { REPO_ROOT } from "./_shared.ts";
 import { jsonLines, taskParquet } from "./_eval_fixture.ts";
 import { makeTinyEnv, tinyTrainConfig } from "./_train_fixture.ts";
+
+/** `script` (util-linux) runs a command on a pseudo-terminal; absent on some systems. */
+const SCRIPT = ["/usr/bin/script", "/bin/script"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
 
 /** Word-level documents (the tiny tokenizer knows `w0` … `w63`). */
 const PIQA_ROWS = [
@@ -139,6 +149,23 @@ Deno.test("in-loop downstream metrics are logged, recorded and plotted; deno tas
       ["arith", "acc", 2, 0],
       ["arith", "len_norm", 2, 0],
     ]);
+    if (SCRIPT !== undefined) {
+      // On a terminal: a progress bar on stderr (a wide pty, so the bar is not cut).
+      const command = `stty cols 200; ${Deno.execPath()} run -A ${
+        join(REPO_ROOT, "cli", "eval.ts")
+      } ${join(save, "step6-unsharded")} --tasks piqa --data-dir ${tasks} --backend cpu`;
+      const out = await new Deno.Command(SCRIPT, {
+        args: ["-qec", command, "/dev/null"],
+        cwd: REPO_ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const csi = new RegExp(String.fromCharCode(27) + "\\[[0-9;?]*[A-Za-z]", "g");
+      const text = new TextDecoder().decode(out.stdout).replace(csi, "").replaceAll("\r", "\n");
+      assert.equal(out.code, 0, text);
+      assert.match(text, /eval \|[█░]{40}\| piqa \| batch 1\/1 \| ETA/);
+      assert.match(text, /piqa +len_norm +\d\.\d{4} +3/);
+    }
     const missing = await runCli("eval.ts", [
       join(save, "step6-unsharded"),
       "--tasks",
