@@ -133,7 +133,11 @@ export async function runEval(opts: EvalCliOptions, out: EvalOutput): Promise<Ev
   for (const name of opts.tasks) selections.push(await selectTask(name, { dataDir }));
   const model = await Olmo.fromCheckpoint(opts.checkpoint, { backend: opts.backend });
   try {
-    const tokenizer = await checkpointTokenizer(opts.checkpoint);
+    const tokenizer = await checkpointTokenizer(
+      opts.checkpoint,
+      "Evaluation needs the tokenizer the model was trained with: put its tokenizer.json in " +
+        "the checkpoint folder.",
+    );
     const evaluators: DownstreamEvaluator[] = [];
     for (const { task, files } of selections) {
       const data = await loadTaskRequests(task, files, {

@@ -11,13 +11,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { formatEvalTable, parseEvalArgs, runEval } from "../cli/eval.ts";
 import { TASKS } from "../lib/eval/tasks.ts";
+import { Olmo } from "../lib/model/olmo.ts";
 import type { TrainLogger } from "../lib/train/log.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { runTraining } from "../lib/train/run.ts";
 import { assertExit, runCli } from "./_cli.ts";
-import { REPO_ROOT } from "./_shared.ts";
-import { jsonLines, taskParquet } from "./_eval_fixture.ts";
-import { makeTinyEnv, tinyTrainConfig } from "./_train_fixture.ts";
+import { HAS_SHARED, referenceCaseDir, REPO_ROOT } from "./_shared.ts";
+import { jsonLines, referenceLogLikelihood, taskParquet } from "./_eval_fixture.ts";
+import { makeTinyEnv, tinyTrainConfig, wordLevelTokenizerJson } from "./_train_fixture.ts";
+import { withTempDir } from "./_temp_dir.ts";
 
 /** `script` (util-linux) runs a command on a pseudo-terminal; absent on some systems. */
 const SCRIPT = ["/usr/bin/script", "/bin/script"].find((p) => {
@@ -218,4 +220,67 @@ Deno.test("deno task eval: arguments and the table", async () => {
       "arc_challenge  pmi_dc    0.3333        299\n" +
       "mine           acc          nan          0\n",
   );
+});
+
+Deno.test({
+  name: "deno task eval on OLMo's own model.pt (reference case) with a word-level tokenizer",
+  ignore: !HAS_SHARED,
+  fn: () =>
+    withTempDir(async (dir) => {
+      const caseDir = referenceCaseDir("rope-swiglu-seq");
+      // Without a tokenizer (its config names gpt2, not available offline): a clear error.
+      await assert.rejects(
+        () =>
+          runEval({
+            checkpoint: caseDir,
+            tasks: ["custom:x.jsonl"],
+            json: false,
+            dataDir: dir,
+            batchSize: 2,
+            backend: "cpu",
+          }, { warn: () => {}, progress: false }),
+        /cannot load the tokenizer of .*rope-swiglu-seq[^]*put its tokenizer\.json in the checkpoint/,
+      );
+      const ckpt = join(dir, "ckpt");
+      await Deno.mkdir(ckpt);
+      for (const f of ["config.yaml", "model.pt"]) {
+        await Deno.copyFile(join(caseDir, f), join(ckpt, f));
+      }
+      await Deno.writeTextFile(join(ckpt, "tokenizer.json"), wordLevelTokenizerJson(250));
+      const rows = [
+        { context: "w1 w2 w3", continuations: [" w4", " w100 w7", " w9"], label: 0 },
+        { context: "w10 w11", continuations: [" w12 w13", " w200"], label: 1 },
+        { context: "w30", continuations: [" w31", " w32", " w33", " w34"], label: 3 },
+      ];
+      const path = join(dir, "words.jsonl");
+      await Deno.writeTextFile(path, jsonLines(rows));
+      const got = await runEval({
+        checkpoint: ckpt,
+        tasks: [`custom:${path}`],
+        json: false,
+        dataDir: dir,
+        batchSize: 3,
+        backend: "cpu",
+      }, { warn: (m) => assert.fail(m), progress: false });
+      // Independently: full forward passes of the loaded reference model.
+      const model = await Olmo.fromCheckpoint(ckpt, { backend: "cpu" });
+      try {
+        const ids = (text: string) => text.trim().split(" ").map((w) => Number(w.slice(1)));
+        const want = { acc: 0, len_norm: 0 };
+        for (const row of rows) {
+          const ll = [];
+          for (const c of row.continuations) {
+            ll.push(await referenceLogLikelihood(model, ids(row.context), ids(c)));
+          }
+          const norm = ll.map((v, i) => v / (row.continuations[i].length - 1));
+          want.acc += ll.indexOf(Math.max(...ll)) === row.label ? 1 / 3 : 0;
+          want.len_norm += norm.indexOf(Math.max(...norm)) === row.label ? 1 / 3 : 0;
+        }
+        assert.deepEqual(got.map((r) => [r.metric, r.documents]), [["acc", 3], ["len_norm", 3]]);
+        assert.ok(Math.abs(got[0].value - want.acc) < 1e-9, `${got[0].value} vs ${want.acc}`);
+        assert.ok(Math.abs(got[1].value - want.len_norm) < 1e-9);
+      } finally {
+        model.dispose();
+      }
+    }),
 });

@@ -345,15 +345,14 @@ export function customTask(label: string): TaskSpec {
 
 /** The task of an OLMo label; throws listing the known labels for any other. */
 export function taskByLabel(label: string): TaskSpec {
-  const task = TASKS[label];
-  if (task === undefined || !Object.hasOwn(TASKS, label)) {
+  if (!Object.hasOwn(TASKS, label)) {
     throw new Error(
       `unknown downstream task '${label}': expected one of ${TASK_LABELS.join(", ")}, ` +
         "or a custom task (custom:FILE.jsonl on the command line; data.paths: [FILE.jsonl] " +
         "in an evaluator config)",
     );
   }
-  return task;
+  return TASKS[label];
 }
 
 function describeKind(kind: FieldKind): string {
