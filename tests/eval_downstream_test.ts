@@ -301,6 +301,16 @@ Deno.test("bad inputs: unknown task, missing files, empty split, missing fields,
       () => load(customTask("gone"), [join(dir, "gone.jsonl")]),
       /gone\.jsonl: no such file/,
     );
+    // Explicit paths (an evaluator's data.paths): the task's own files, or a custom task.
+    const given = await selectTask("piqa", { dataDir: dir, paths: [partial] });
+    assert.deepEqual([given.task, given.files], [TASKS.piqa, [partial]]);
+    const own = await selectTask("my-task", { dataDir: dir, paths: [empty] });
+    assert.deepEqual([own.task.label, own.task.metricTypes, own.files], [
+      "my-task",
+      ["acc", "len_norm"],
+      [empty],
+    ]);
+    await assert.rejects(() => selectTask("custom:", { dataDir: dir }), /custom:FILE\.jsonl/);
     // The data folder: the configured one, else the environment variable.
     assert.equal(taskDataDir("/x", () => "/y"), "/x");
     assert.equal(
