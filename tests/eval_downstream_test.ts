@@ -16,8 +16,8 @@ import type { MetricValue } from "../lib/eval/metric.ts";
 import { continuationLogLikelihoods } from "../lib/eval/scoring.ts";
 import { selectTask } from "../lib/eval/select.ts";
 import { MissingTaskDataError, taskDataDir } from "../lib/eval/task_files.ts";
+import { buildDocument } from "../lib/eval/documents.ts";
 import {
-  buildDocument,
   customTask,
   type MetricType,
   type TaskRow,

@@ -9,8 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { pyCapitalize, pyDropLast, pyLen, pyLowerFirst, pyStrip } from "../lib/eval/py_strings.ts";
+import { buildDocument } from "../lib/eval/documents.ts";
 import {
-  buildDocument,
   customTask,
   type McDocument,
   TASK_LABELS,

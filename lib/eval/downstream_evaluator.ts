@@ -15,7 +15,8 @@ import { distributedSplit, rankPositions, type RankSplit } from "./rank_split.ts
 import { buildRequests, type EncodeText, type McRequest, type TaskRequests } from "./requests.ts";
 import { continuationLogLikelihoods, type ScoringModel } from "./scoring.ts";
 import { readTaskRows } from "./task_files.ts";
-import { buildDocument, type McDocument, type TaskSpec } from "./tasks.ts";
+import { buildDocument } from "./documents.ts";
+import type { McDocument, TaskSpec } from "./tasks.ts";
 
 /** The collectives and rank information a downstream evaluation needs. */
 export type DownstreamWorld = Pick<Communicator, "rank" | "size" | "allReduceSum">;

@@ -3,7 +3,7 @@
  * late 2023) on local data files, in-loop (`downstream` evaluators at `eval_interval`) and
  * offline (`deno task eval`).
  *
- * - `tasks.ts`: the 13 tasks (`piqa`, `hellaswag`, `winogrande`, `openbook_qa`, `boolq`,
+ * - `tasks.ts`, `documents.ts`: the 13 tasks (`piqa`, `hellaswag`, `winogrande`, `openbook_qa`, `boolq`,
  *   `sciq`, `arc_easy`, `arc_challenge`, `copa`, `rte`, `commitment_bank`, `mrpc`, `sst2`) and
  *   `custom`: prompts, answers, metric types, Hub sources.
  * - `task_files.ts`, `select.ts`: where a task's `validation` split is read from (parquet as the
@@ -53,8 +53,8 @@ export {
   taskDataDir,
   taskFolder,
 } from "./task_files.ts";
+export { buildDocument } from "./documents.ts";
 export {
-  buildDocument,
   customTask,
   type FieldKind,
   type McDocument,
