@@ -12,8 +12,6 @@
  * @module
  */
 import { join } from "node:path";
-import { parquetReadObjects } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import type { EnvReader } from "../distributed/launcher_env.ts";
 import { olmoCacheDir } from "../tokenizer/hub.ts";
 import type { TaskRow, TaskSpec } from "./tasks.ts";
@@ -99,6 +97,11 @@ function plainValues(value: unknown): unknown {
 }
 
 async function readParquet(path: string): Promise<SourcedRow[]> {
+  // Imported when first needed: training runs without parquet tasks do not load the reader.
+  const [{ parquetReadObjects }, { compressors }] = await Promise.all([
+    import("hyparquet"),
+    import("hyparquet-compressors"),
+  ]);
   const bytes = await Deno.readFile(path);
   let rows: Record<string, unknown>[];
   try {
