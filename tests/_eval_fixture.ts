@@ -245,7 +245,10 @@ export function jsonLines(rows: readonly unknown[]): string {
  * Writes every task's `TASK_ROWS` under `dataDir` in the task data folder layout: the Hub's
  * parquet file name, or `validation.jsonl`.
  */
-export async function writeAllTaskFiles(dataDir: string, format: "parquet" | "jsonl") {
+export async function writeAllTaskFiles(
+  dataDir: string,
+  format: "parquet" | "jsonl",
+): Promise<void> {
   for (const [label, rows] of Object.entries(TASK_ROWS)) {
     const task = TASKS[label];
     const folder = join(dataDir, task.datasetPath, task.datasetName ?? "none");

@@ -105,7 +105,11 @@ export function computeMetric(metric: MetricType, scores: readonly RequestScore[
 }
 
 /** Binary F1 of `preds` against `golds` for class `positive` (0 when it is undefined). */
-export function binaryF1(golds: readonly number[], preds: readonly number[], positive: number) {
+export function binaryF1(
+  golds: readonly number[],
+  preds: readonly number[],
+  positive: number,
+): number {
   let tp = 0, fp = 0, fn = 0;
   preds.forEach((p, i) => {
     const g = golds[i];
