@@ -13,19 +13,23 @@
  *
  * @module
  */
-import yargs from "yargs";
 import cliProgress from "cli-progress";
 import process from "node:process";
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND_NAMES, type BackendName } from "../lib/backend/init.ts";
+import {
+  commandHelp,
+  type CommandSpec,
+  type OptionSpec,
+  parseCommandLine,
+} from "../lib/command/args.ts";
+import { runCommand, UsageError } from "../lib/command/run.ts";
 import { DownstreamEvaluator, loadTaskRequests } from "../lib/eval/downstream_evaluator.ts";
 import { describeSkipped } from "../lib/eval/from_config.ts";
 import { selectTask, type TaskSelection } from "../lib/eval/select.ts";
 import { taskDataDir } from "../lib/eval/task_files.ts";
 import { SingleProcessWorld } from "../lib/distributed/world.ts";
-import { Olmo } from "../lib/model/olmo.ts";
-import { parseStrictArgs, UsageError } from "../lib/util/command.ts";
-import { checkpointTokenizer } from "./generate.ts";
+import { checkpointTokenizer, Olmo } from "../lib/facade/mod.ts";
 
 /** Parsed command line of `deno task eval`. */
 export interface EvalCliOptions {
@@ -59,59 +63,59 @@ export interface EvalResultRow {
   skipped: number;
 }
 
-interface EvalArgv {
-  _: (string | number)[];
-  tasks: string;
-  limit?: number;
-  json: boolean;
-  dataDir?: string;
-  batchSize: number;
-  backend: BackendName;
-  help?: boolean;
-}
+const SPEC = {
+  name: "deno task eval",
+  usage: "CHECKPOINT --tasks piqa,arc_easy,custom:my.jsonl [options]",
+  description: "Scores a checkpoint on OLMo's zero-shot multiple-choice tasks from local files.",
+  options: {
+    tasks: {
+      type: "string",
+      required: true,
+      placeholder: "LIST",
+      describe: "comma-separated task labels, or custom:FILE.jsonl",
+    },
+    limit: {
+      type: "number",
+      placeholder: "N",
+      describe: "only the first N documents of each task",
+    },
+    json: { type: "boolean", default: false, describe: "print JSON lines" },
+    "data-dir": {
+      type: "string",
+      placeholder: "DIR",
+      describe: "task data folder (default: $OLMO_HF_DATASETS_CACHE_DIR, then the cache)",
+    },
+    "batch-size": { type: "number", default: 16, describe: "requests per forward pass" },
+    backend: { type: "string", choices: BACKEND_NAMES, default: "auto", describe: "tfjs backend" },
+  },
+  minPositionals: [1, "the checkpoint is required"],
+  maxPositionals: [1, "give exactly one checkpoint"],
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
 /** Parses the command line. Returns null after printing `--help`; throws on bad options. */
-export async function parseEvalArgs(args: string[]): Promise<EvalCliOptions | null> {
-  const argv = await parseStrictArgs<EvalArgv>(
-    yargs(args)
-      .scriptName("deno task eval")
-      .usage(
-        "$0 CHECKPOINT --tasks piqa,arc_easy,custom:my.jsonl [options]\n\n" +
-          "Scores a checkpoint on OLMo's zero-shot multiple-choice tasks from local files.",
-      )
-      .parserConfiguration({ "parse-positional-numbers": false })
-      .option("tasks", {
-        type: "string",
-        demandOption: true,
-        describe: "comma-separated task labels, or custom:FILE.jsonl",
-      })
-      .option("limit", { type: "number", describe: "only the first N documents of each task" })
-      .option("json", { type: "boolean", default: false, describe: "print JSON lines" })
-      .option("data-dir", {
-        type: "string",
-        describe: "task data folder (default: $OLMO_HF_DATASETS_CACHE_DIR, then the cache)",
-      })
-      .option("batch-size", { type: "number", default: 16, describe: "requests per forward" })
-      .option("backend", { choices: BACKEND_NAMES, default: "auto", describe: "tfjs backend" })
-      .demandCommand(1, 1, "the checkpoint is required", "give exactly one checkpoint"),
-  );
-  if (argv.help) return null;
-  const tasks = argv.tasks.split(",").map((t) => t.trim()).filter((t) => t !== "");
-  if (tasks.length === 0) throw new UsageError("--tasks names no task");
-  if (argv.limit !== undefined && !(Number.isInteger(argv.limit) && argv.limit >= 1)) {
-    throw new UsageError(`--limit must be an integer ≥ 1, got ${argv.limit}`);
+export function parseEvalArgs(args: string[]): EvalCliOptions | null {
+  const line = parseCommandLine(args, SPEC);
+  if (line.help) {
+    console.log(commandHelp(SPEC));
+    return null;
   }
-  if (!(Number.isInteger(argv.batchSize) && argv.batchSize >= 1)) {
-    throw new UsageError(`--batch-size must be an integer ≥ 1, got ${argv.batchSize}`);
+  const o = line.options;
+  const tasks = o.tasks.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  if (tasks.length === 0) throw new UsageError("--tasks names no task");
+  if (o.limit !== undefined && !(Number.isInteger(o.limit) && o.limit >= 1)) {
+    throw new UsageError(`--limit must be an integer ≥ 1, got ${o.limit}`);
+  }
+  if (!(Number.isInteger(o["batch-size"]) && o["batch-size"] >= 1)) {
+    throw new UsageError(`--batch-size must be an integer ≥ 1, got ${o["batch-size"]}`);
   }
   return {
-    checkpoint: String(argv._[0]),
+    checkpoint: line.positionals[0],
     tasks,
-    limit: argv.limit,
-    json: argv.json,
-    dataDir: argv.dataDir ?? null,
-    batchSize: argv.batchSize,
-    backend: argv.backend,
+    limit: o.limit,
+    json: o.json,
+    dataDir: o["data-dir"] ?? null,
+    batchSize: o["batch-size"],
+    backend: o.backend as BackendName,
   };
 }
 
@@ -224,26 +228,15 @@ export function formatEvalJsonLines(rows: readonly EvalResultRow[]): string {
     .join("");
 }
 
-async function main(): Promise<number> {
-  let opts: EvalCliOptions | null;
-  try {
-    opts = await parseEvalArgs(Deno.args);
-  } catch (error) {
-    console.error(`eval: ${(error as Error).message}`);
-    return 2;
-  }
+async function main(args: string[]): Promise<number> {
+  const opts = parseEvalArgs(args);
   if (opts === null) return 0; // --help was printed
   tf.env().set("PROD", true);
-  try {
-    const rows = await runEval(opts, { warn: (m) => console.error(`eval: warning: ${m}`) });
-    const text = opts.json ? formatEvalJsonLines(rows) : formatEvalTable(rows);
-    const bytes = new TextEncoder().encode(text);
-    for (let n = 0; n < bytes.length;) n += Deno.stdout.writeSync(bytes.subarray(n));
-  } catch (error) {
-    console.error(`eval: ${(error as Error).message}`);
-    return 1;
-  }
+  const rows = await runEval(opts, { warn: (m) => console.error(`eval: warning: ${m}`) });
+  const text = opts.json ? formatEvalJsonLines(rows) : formatEvalTable(rows);
+  const bytes = new TextEncoder().encode(text);
+  for (let n = 0; n < bytes.length;) n += Deno.stdout.writeSync(bytes.subarray(n));
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand("eval", main, commandHelp(SPEC));

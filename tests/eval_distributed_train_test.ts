@@ -83,7 +83,7 @@ Deno.test({
         "cli/launch.ts",
         "--nproc-per-node=2",
         "--mpi=mpich",
-        "scripts/train.ts",
+        "cli/train.ts",
         config,
       ], { timeoutMs: 120_000 });
       assert.equal(job.timedOut, false);
