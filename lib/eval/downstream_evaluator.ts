@@ -9,7 +9,6 @@
  *
  * @module
  */
-import type { Communicator } from "../distributed/world.ts";
 import { computeMetric, type MetricValue, type RequestScore } from "./metric.ts";
 import { distributedSplit, rankPositions, type RankSplit } from "./rank_split.ts";
 import { buildRequests, type EncodeText, type McRequest, type TaskRequests } from "./requests.ts";
@@ -18,8 +17,15 @@ import { readTaskRows } from "./task_files.ts";
 import { buildDocument } from "./documents.ts";
 import type { McDocument, TaskSpec } from "./tasks.ts";
 
-/** The collectives and rank information a downstream evaluation needs. */
-export type DownstreamWorld = Pick<Communicator, "rank" | "size" | "allReduceSum">;
+/** What a downstream evaluation needs of the process group (a `Communicator` has it). */
+export interface DownstreamWorld {
+  /** This process's rank, 0 ≤ rank < size. */
+  readonly rank: number;
+  /** Number of processes. */
+  readonly size: number;
+  /** In place: every element becomes the sum over ranks. */
+  allReduceSum(buf: Float64Array): Promise<void>;
+}
 
 /** How a task's documents are read and tokenised. */
 export interface LoadTaskOptions {

@@ -12,7 +12,6 @@
  * @module
  */
 import { join } from "node:path";
-import type { EnvReader } from "../distributed/launcher_env.ts";
 import { olmoCacheDir } from "../tokenizer/hub.ts";
 import type { TaskRow, TaskSpec } from "./tasks.ts";
 
@@ -39,7 +38,7 @@ export class MissingTaskDataError extends Error {}
  */
 export function taskDataDir(
   configured: string | null | undefined,
-  env: EnvReader = (name) => Deno.env.get(name),
+  env: (name: string) => string | undefined = (name) => Deno.env.get(name),
 ): string {
   if (configured) return configured;
   const fromEnv = env(TASK_DATA_DIR_ENV);
