@@ -5,7 +5,7 @@
  * The root exports what a user of the model, tokenizer, trainer, generation and checkpoints
  * needs. Everything else is published per folder: `@olmo-ts/olmo-ts/model`, `/train`,
  * `/checkpoint`, `/distributed`, `/data`, `/generate`, `/tokenizer`, `/config`, `/optim`,
- * `/backend`, `/bench` and `/command`.
+ * `/backend`, `/bench`, `/command` and `/eval`.
  *
  * @example Train a tiny model, then sample from its last checkpoint
  * ```ts
@@ -95,3 +95,13 @@ export {
 } from "./lib/checkpoint/mod.ts";
 export type { ConvertOptions, ConvertResult } from "./lib/checkpoint/mod.ts";
 export type { HostTensor, NamedHostTensors } from "./lib/util/mod.ts";
+
+// Downstream evaluation (OLMo's multiple-choice tasks).
+export {
+  DownstreamEvaluator,
+  loadTaskRequests,
+  selectTask,
+  TASK_LABELS,
+  TASKS,
+} from "./lib/eval/mod.ts";
+export type { MetricValue, TaskSpec } from "./lib/eval/mod.ts";

@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
+import { TASKS } from "../lib/eval/tasks.ts";
 import { listDir } from "./_cli.ts";
+import { jsonLines, TASK_ROWS, taskParquet } from "./_eval_fixture.ts";
 import { exists, read, sh } from "./_readme.ts";
 
 /** A seeded uniform generator in [0, 1) (mulberry32), for reproducible fixture text. */
@@ -128,6 +130,34 @@ export async function generate(ws: string, command: string): Promise<void> {
   const run = await sh(ws, command);
   assert.ok(run.stdout.trim().length > 0, `no text from ${command}`);
   if (command.includes("--seed")) assert.equal((await sh(ws, command)).stdout, run.stdout);
+}
+
+/**
+ * `deno task eval` on the quick-start run: three piqa documents as the Hub's parquet in a task
+ * data folder named by `$OLMO_HF_DATASETS_CACHE_DIR`, and `my-task.jsonl`; checks the table.
+ */
+export async function evalTasks(ws: string, command: string): Promise<void> {
+  const data = join(ws, "hf_datasets");
+  const folder = join(data, "piqa", "none");
+  await Deno.mkdir(folder, { recursive: true });
+  await Deno.writeFile(
+    join(folder, "validation-00000-of-00001.parquet"),
+    new Uint8Array(taskParquet(TASKS.piqa, TASK_ROWS.piqa)),
+  );
+  await Deno.writeTextFile(
+    join(ws, "my-task.jsonl"),
+    jsonLines([
+      { context: "The jury said", continuations: [" that", " banana"], label: 0 },
+      { context: "It was a", continuations: [" good", " the"], label: 0 },
+      { context: "He went to the", continuations: [" of", " city", " and"], label: 1 },
+    ]),
+  );
+  const run = await sh(ws, command, { env: { OLMO_HF_DATASETS_CACHE_DIR: data } });
+  const lines = run.stdout.trim().split("\n");
+  assert.match(lines[0], /^task\s+metric\s+value\s+documents$/);
+  assert.match(lines[1], /^piqa\s+len_norm\s+\d\.\d{4}\s+3$/);
+  assert.match(lines[2], /^my-task\s+acc\s+\d\.\d{4}\s+3$/);
+  assert.match(lines[3], /^my-task\s+len_norm\s+\d\.\d{4}\s+3$/);
 }
 
 /** `.ci/run` installs the Debian package `name` (its `APT_PACKAGES` list). */

@@ -45,6 +45,7 @@ import {
   dryRunLaunch,
   ensureMyRun,
   ensureMyRunConfig,
+  evalTasks,
   freshUnshard,
   generate,
   trainSteps,
@@ -90,6 +91,22 @@ const COVERAGE: Record<string, Coverage> = {
     how: "run",
     note: "on the tiny quick-start run; prints text",
     exercise: generate,
+  },
+  "deno task eval runs/quickstart-brown/latest-unsharded --tasks piqa,custom:my-task.jsonl --limit 50":
+    {
+      how: "run",
+      note:
+        "on the tiny quick-start run, with three piqa documents as the Hub's parquet in a task " +
+        "data folder named by $OLMO_HF_DATASETS_CACHE_DIR and a three-line my-task.jsonl; checks the table",
+      exercise: evalTasks,
+    },
+  "deno task eval CHECKPOINT --tasks piqa,arc_easy,custom:my.jsonl [--limit N] [--json]": {
+    how: "mention",
+    note: "synopsis; `--help` must work (the line above runs the command)",
+    exercise: async (ws) => {
+      const help = await sh(ws, "deno task eval --help");
+      assert.match(help.stdout, /--tasks[^]*--limit[^]*--json/);
+    },
   },
   "deno task train CONFIG.yaml [--key=value ...]": {
     how: "mention",

@@ -201,13 +201,13 @@ export const EVALUATOR_CONFIG_FIELDS = {
     name: "EvaluatorType",
     values: EVALUATOR_TYPES,
     default: "lm",
-    doc: "`lm`: perplexity over `data`. `downstream`: zero-shot multiple choice (skipped with a " +
-      "warning).",
+    doc: "`lm`: perplexity over `data`. `downstream`: zero-shot multiple choice (`lib/eval`).",
   },
   data: {
     kind: "object",
     schema: DATA_CONFIG_SCHEMA,
-    doc: "The evaluation data (`lm` evaluators).",
+    doc: "The evaluation data (`lm`); for `downstream`, `paths` (if set) are the task's files " +
+      "(a custom task when `label` is no OLMo task).",
   },
   device_eval_batch_size: {
     ...NULL_INT,

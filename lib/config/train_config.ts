@@ -187,6 +187,12 @@ export const TRAIN_CONFIG_FIELDS = {
     default: false,
     doc: "Evaluate right after a restart (when the loaded step is > 0).",
   },
+  hf_datasets_cache_dir: {
+    ...NULL_STR,
+    default: null,
+    doc: "Folder of the downstream tasks' data files (OLMo later); null: " +
+      "$OLMO_HF_DATASETS_CACHE_DIR, else ~/.cache/olmo-ts/hf_datasets (see lib/eval).",
+  },
   device_train_grad_accum: {
     ...NULL_INT,
     default: null,

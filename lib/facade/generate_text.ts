@@ -236,9 +236,13 @@ class TokenIdOutput {
 /**
  * The tokenizer of a checkpoint folder or URL: its `tokenizer.json` when it has one (downloaded
  * into the cache for URLs), else `tokenizer.identifier` of its `config.yaml`.
- * @throws Error naming the checkpoint and pointing at `--token-ids` when there is none usable.
+ * @throws Error naming the checkpoint, followed by `hint` (default: pointing at `--token-ids`),
+ * when there is none usable.
  */
-async function checkpointTokenizer(pathOrUrl: string): Promise<Tokenizer> {
+export async function checkpointTokenizer(
+  pathOrUrl: string,
+  hint = "To generate without a tokenizer, give the prompt as token ids with --token-ids.",
+): Promise<Tokenizer> {
   try {
     const configPath = await resolveResource(pathOrUrl, "config.yaml");
     try {
@@ -249,8 +253,7 @@ async function checkpointTokenizer(pathOrUrl: string): Promise<Tokenizer> {
     return await Tokenizer.fromCheckpoint(dirname(configPath));
   } catch (e) {
     throw new Error(
-      `cannot load the tokenizer of ${pathOrUrl}: ${(e as Error).message}\n` +
-        "To generate without a tokenizer, give the prompt as token ids with --token-ids.",
+      `cannot load the tokenizer of ${pathOrUrl}: ${(e as Error).message}\n${hint}`,
     );
   }
 }

@@ -9,4 +9,4 @@
 export type { FromCheckpointOptions } from "./olmo.ts";
 export { Olmo } from "./olmo.ts";
 export type { GenerateTextOptions, SamplerName } from "./generate_text.ts";
-export { buildSampler, generateText, SAMPLER_NAMES } from "./generate_text.ts";
+export { buildSampler, checkpointTokenizer, generateText, SAMPLER_NAMES } from "./generate_text.ts";

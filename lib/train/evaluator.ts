@@ -9,8 +9,8 @@
  * sequence's mean next-token loss over all S−1 positions:
  * `eval/{label}/CrossEntropyLoss` and `eval/{label}/Perplexity = exp(loss)`.
  *
- * `downstream` evaluators (multiple-choice tasks from Hugging Face datasets, which cannot be
- * downloaded here) are accepted in configs and skipped with one warning.
+ * `downstream` evaluators (OLMo's zero-shot multiple-choice tasks from local files) are built by
+ * `lib/eval` and run next to these.
  *
  * @module
  */
@@ -23,14 +23,29 @@ import { memMapDatasetFromDataConfig } from "../data/memmap_dataset.ts";
 import type { MemMapInstance } from "../data/memmap_dataset.ts";
 import type { Communicator } from "../distributed/world.ts";
 import type { Olmo } from "../model/olmo.ts";
+import { downstreamEvaluatorFromConfig } from "../eval/from_config.ts";
+import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { nextTokenTargets, perSequenceEvalLoss } from "./loss.ts";
 import { embeddingRows } from "./train_data.ts";
 
 /** The collectives and rank information evaluation needs. */
 export type EvalWorld = Pick<Communicator, "rank" | "size" | "allReduceSum">;
 
+/** What the trainer runs every `eval_interval` steps: an `lm` or a `downstream` evaluator. */
+export interface InLoopEvaluator {
+  /** The evaluator's label. */
+  readonly label: string;
+  /** Batches each rank evaluates per call. */
+  readonly numBatches: number;
+  /** Evaluates `model` on every rank; returns OLMo's metric names and values. */
+  evaluate(
+    model: Olmo,
+    onBatch?: (done: number, total: number) => void,
+  ): Promise<Record<string, number>>;
+}
+
 /** An `lm` evaluator over one `EvaluatorConfig`. */
-export class LmEvaluator {
+export class LmEvaluator implements InLoopEvaluator {
   /** The evaluator's label (the metric name for `paths` data). */
   readonly label: string;
   /** Instances per batch on this rank. */
@@ -149,25 +164,23 @@ export class LmEvaluator {
 }
 
 /**
- * Builds the `lm` evaluators of `cfg.evaluators`. `downstream` ones are skipped with a single
- * warning through `warn` naming them all.
+ * Builds the evaluators of `cfg.evaluators` in config order: `lm` ones here, `downstream` ones
+ * by `lib/eval` with the run's tokenizer (documents they skip are reported through `warn`).
  */
-export function buildEvaluators(
+export async function buildEvaluators(
   cfg: TrainConfig,
   world: EvalWorld,
   warn: (message: string) => void,
-): LmEvaluator[] {
-  const skipped = cfg.evaluators.filter((e) => e.type === "downstream").map((e) => e.label);
-  if (skipped.length > 0) {
-    warn(
-      `skipping ${skipped.length} downstream evaluator(s) (${skipped.join(", ")}): they need ` +
-        "multiple-choice data sets from the Hugging Face Hub, which olmo-ts does not download; " +
-        "only lm (perplexity) evaluators run",
-    );
+): Promise<InLoopEvaluator[]> {
+  const out: InLoopEvaluator[] = [];
+  let tokenizer: Tokenizer | null = null;
+  for (const [i, ec] of cfg.evaluators.entries()) {
+    if (ec.type === "lm") {
+      out.push(new LmEvaluator(ec, cfg, world, i));
+    } else {
+      tokenizer ??= await Tokenizer.fromTrainConfig(cfg);
+      out.push(await downstreamEvaluatorFromConfig(ec, cfg, world, tokenizer, i, warn));
+    }
   }
-  const out: LmEvaluator[] = [];
-  cfg.evaluators.forEach((ec, i) => {
-    if (ec.type === "lm") out.push(new LmEvaluator(ec, cfg, world, i));
-  });
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * The run's metric files: `save_folder/metrics.jsonl` (one JSON object per training step and per
  * evaluation, `{"step": N, "<metric>": value, ...}`) and `save_folder/loss.svg` (the training and
- * evaluation cross-entropy curves), written by rank 0.
+ * evaluation cross-entropy curves, and a panel of the downstream metrics when there are any),
+ * written by rank 0.
  *
  * On a restart the lines of steps after the restored step are dropped (they are trained again),
  * so the file always describes one consistent history.
@@ -19,6 +20,7 @@ export const LOSS_PLOT_FILE = "loss.svg";
 
 const TRAIN_LOSS = "train/CrossEntropyLoss";
 const EVAL_LOSS = /^eval\/(.+)\/CrossEntropyLoss$/;
+const DOWNSTREAM = /^eval\/downstream\//;
 
 /** One line of `metrics.jsonl`. */
 export interface MetricsRecord {
@@ -35,6 +37,7 @@ export class MetricsSink {
   /** Path of `loss.svg`. */
   readonly plotPath: string;
   readonly #series = new Map<string, [number, number][]>();
+  readonly #downstream = new Map<string, [number, number][]>();
   #file: Deno.FsFile | null = null;
   readonly #encoder = new TextEncoder();
 
@@ -79,6 +82,12 @@ export class MetricsSink {
 
   #remember(record: MetricsRecord): void {
     for (const [name, value] of Object.entries(record)) {
+      if (DOWNSTREAM.test(name) && typeof value === "number") {
+        let points = this.#downstream.get(name);
+        if (points === undefined) this.#downstream.set(name, points = []);
+        points.push([record.step, value]);
+        continue;
+      }
       const m = EVAL_LOSS.exec(name);
       if (name !== TRAIN_LOSS && m === null) continue;
       if (typeof value !== "number") continue;
@@ -97,9 +106,20 @@ export class MetricsSink {
     return names.map((label) => ({ label, points: this.#series.get(label)! }));
   }
 
+  /** The downstream metric curves recorded so far, by name less `eval/downstream/`. */
+  downstreamSeries(): Series[] {
+    return [...this.#downstream.keys()].sort().map((name) => ({
+      label: name.replace(DOWNSTREAM, ""),
+      points: this.#downstream.get(name)!,
+    }));
+  }
+
   /** Writes `loss.svg` (atomically) from everything recorded so far. */
   async writePlot(): Promise<void> {
-    await writeFileAtomic(this.plotPath, lossCurveSvg(this.series(), this.title));
+    await writeFileAtomic(
+      this.plotPath,
+      lossCurveSvg(this.series(), this.title, this.downstreamSeries()),
+    );
   }
 
   /** Closes `metrics.jsonl`. */

@@ -14,7 +14,7 @@ export type { TrainStepContext, TrainStepResult } from "./train_step.ts";
 export { accumulateGradients, NonFiniteLossError, runTrainStep } from "./train_step.ts";
 export type { RankInfo, TrainBatchesOptions } from "./train_data.ts";
 export { buildTrainDataset, TRAIN_DATA_DIR, TrainBatches } from "./train_data.ts";
-export type { EvalWorld } from "./evaluator.ts";
+export type { EvalWorld, InLoopEvaluator } from "./evaluator.ts";
 export { buildEvaluators, LmEvaluator } from "./evaluator.ts";
 export type { DropoutRngState, RestoreSettings, TrainCounters } from "./state.ts";
 export {

@@ -37,8 +37,32 @@ function tickLabel(v: number): string {
   return Math.abs(v) >= 1000 ? v.toExponential(1) : String(Number(v.toPrecision(4)));
 }
 
-/** Renders the series as a standalone SVG document with axes, grid, and a legend. */
-export function lossCurveSvg(series: Series[], title = "loss"): string {
+/**
+ * Renders the series as a standalone SVG document with axes, grid, and a legend. With
+ * `evaluation` series (downstream accuracies, on their own scale) a second panel below shows
+ * them.
+ */
+export function lossCurveSvg(series: Series[], title = "loss", evaluation: Series[] = []): string {
+  const panels = evaluation.length > 0 ? 2 : 1;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${
+      H * panels
+    }" viewBox="0 0 ${W} ${H * panels}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H * panels}" fill="white"/>`,
+    ...panelSvg(series, title),
+    ...(panels === 2
+      ? [
+        `<g transform="translate(0,${H})">`,
+        ...panelSvg(evaluation, "evaluation: eval/downstream/*"),
+        "</g>",
+      ]
+      : []),
+    "</svg>",
+  ].join("\n") + "\n";
+}
+
+/** One chart: title, grid, axes, curves and legend in a W×H box. */
+function panelSvg(series: Series[], title: string): string[] {
   const pts = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
   const xs = pts.map(([x]) => x), ys = pts.map(([, y]) => y);
   const x0 = pts.length ? Math.min(...xs) : 0, x1 = pts.length ? Math.max(...xs) : 1;
@@ -47,8 +71,6 @@ export function lossCurveSvg(series: Series[], title = "loss"): string {
   const px = (x: number) => LEFT + ((x - x0) / xSpan) * (W - LEFT - RIGHT);
   const py = (y: number) => H - BOTTOM - ((y - y0) / ySpan) * (H - TOP - BOTTOM);
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`,
   ];
   for (const t of niceTicks(y0, y1, 5)) {
@@ -91,6 +113,5 @@ export function lossCurveSvg(series: Series[], title = "loss"): string {
       `<text x="${W - RIGHT - 165}" y="${ly}">${escapeXml(s.label)}</text>`,
     );
   });
-  out.push("</svg>");
-  return out.join("\n") + "\n";
+  return out;
 }

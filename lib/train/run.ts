@@ -172,7 +172,7 @@ export async function runTraining(
   }
   let evaluators;
   try {
-    evaluators = buildEvaluators(cfg, world, (m) => log.warn(m));
+    evaluators = await buildEvaluators(cfg, world, (m) => log.warn(m));
   } catch (e) {
     throw explain(e, "evaluators");
   }

@@ -30,7 +30,7 @@ import type { Olmo } from "../model/olmo.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
 import type { Scheduler } from "../optim/scheduler.ts";
 import { DataIndicesWriter } from "./data_indices.ts";
-import type { LmEvaluator } from "./evaluator.ts";
+import type { InLoopEvaluator } from "./evaluator.ts";
 import { formatMetricsBlock } from "./format.ts";
 import { SILENT_LOGGER, type TrainLogger } from "./log.ts";
 import { MetricsSink } from "./metrics_sink.ts";
@@ -61,7 +61,7 @@ export interface TrainerOptions {
   /** Training instances (`buildTrainDataset`). */
   trainDataset: MemMapDataset;
   /** In-loop evaluators. */
-  evaluators?: LmEvaluator[];
+  evaluators?: InLoopEvaluator[];
   /** The process group (a `SingleProcessWorld` for one process). */
   world: Communicator;
   /**
@@ -108,7 +108,7 @@ export class Trainer {
   /** The LR schedule; `run.ts` wraps it in `BoltOnWarmupScheduler` after a fresh-optimizer load. */
   scheduler: Scheduler;
   /** In-loop evaluators. */
-  readonly evaluators: LmEvaluator[];
+  readonly evaluators: InLoopEvaluator[];
   /** Saves checkpoints and keeps `latest` and the keep-N lists. */
   readonly checkpoints: CheckpointManager;
   /** The data-parallel strategy every step and checkpoint runs through. */
