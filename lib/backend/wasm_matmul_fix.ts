@@ -2,7 +2,7 @@
  * Fast path for transposed matmuls on the wasm backend.
  *
  * The wasm `BatchMatMul` kernel reaches XNNPACK's fast path only when neither operand is
- * transposed; with `transposeA`/`transposeB` it is 10–13× slower (ecosystem notes §1d). Every
+ * transposed; with `transposeA`/`transposeB` it is 10–13× slower. Every
  * matmul gradient and a tied LM head use the transposed forms. The fix re-registers the kernel:
  * when a flag is set, the operand is transposed first with the wasm `Transpose` kernel and the
  * original kernel runs with both flags false. The result is bit-identical to transposing by hand.

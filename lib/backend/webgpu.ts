@@ -2,7 +2,7 @@
  * The `webgpu` backend on Deno's built-in WebGPU (`navigator.gpu`).
  *
  * On machines without a GPU, Mesa's software rasteriser (lavapipe/llvmpipe) still provides an
- * adapter; it matches the cpu backend numerically but is slower than wasm (ecosystem notes §1c),
+ * adapter; it matches the cpu backend numerically but is slower than wasm,
  * so `auto` picks webgpu only for a hardware adapter.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The Hugging Face-style files of OLMo's `hf_olmo` (spec §7.5), which
+ * The Hugging Face-style files of OLMo's `hf_olmo`, which
  * `hf_olmo/add_hf_config_to_olmo_checkpoint.py` adds to an unsharded checkpoint folder:
  *
  * | file | contents |

@@ -1,6 +1,7 @@
 /**
- * `max_duration` as OLMo later defined it (spec §6.8): a number of optimizer steps, or a string —
- * `"2e9T"` is a budget of 2e9 training tokens, any other numeric string (`"1e4"`) is steps.
+ * `max_duration` as OLMo later defined it (`olmo/train.py`, after commit 11470bce): a number of
+ * optimizer steps, or a string — `"2e9T"` is a budget of 2e9 training tokens, any other numeric
+ * string (`"1e4"`) is steps.
  *
  * @module
  */

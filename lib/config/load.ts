@@ -1,7 +1,7 @@
 /**
- * Loading and saving configs, as OLMo's `BaseConfig.load` / `new` / `save` (spec §1.1):
- * YAML → merge into the schema defaults → merge command-line overrides → resolve interpolations
- * → validate. Saving writes the resolved config as YAML (atomically) in schema order.
+ * Loading and saving configs, as OLMo's `BaseConfig.load` / `new` / `save` (`olmo/config.py`): YAML
+ * → merge into the schema defaults → merge command-line overrides → resolve interpolations →
+ * validate. Saving writes the resolved config as YAML (atomically) in schema order.
  *
  * Legacy policy: keys OLMo itself accepts load, including deprecated fields
  * (`new_style_checkpoints`, `optimizer.no_decay_norm_and_bias`) and the spellings OLMo's later

@@ -1,6 +1,6 @@
 /**
- * `DataCollator`: pads a list of instances into one batch of host arrays (OLMo `DataCollator`,
- * spec §5.4). The trainer turns the arrays into tensors.
+ * `DataCollator`: pads a list of instances into one batch of host arrays (OLMo `DataCollator`, in
+ * `olmo/data/collator.py`). The trainer turns the arrays into tensors.
  *
  * - `inputIds` are padded with `padTokenId`, on the left for `"left"`, else on the right.
  * - `attentionMask` (only if the items carry one; the collator never invents one) is padded

@@ -1,6 +1,6 @@
 /**
  * `IterableDataset`: the deterministic, rank-sharded, resumable instance order (OLMo
- * `IterableDataset`, spec §5.3).
+ * `IterableDataset` in `olmo/data/iterable_dataset.py`).
  *
  * One global order is shared by every rank: `arange(len)` shuffled with numpy's
  * `Generator(PCG64(seed)).shuffle` (bit-identical to OLMo), padded by repeating from the start

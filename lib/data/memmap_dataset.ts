@@ -1,8 +1,9 @@
 /**
- * `MemMapDataset`: fixed-length training instances cut from token files (OLMo `MemMapDataset`,
- * spec §5.2). Each file contributes `floor(numTokens / chunkSize)` instances; the remainder of
- * each file is dropped and instances never cross files. Windows are read lazily. Data that is not
- * there (no files configured, a file that cannot be read) is a `MissingTokenDataError`.
+ * `MemMapDataset`: fixed-length training instances cut from token files (OLMo `MemMapDataset` in
+ * `olmo/data/memmap_dataset.py`). Each file contributes `floor(numTokens / chunkSize)` instances;
+ * the remainder of each file is dropped and instances never cross files. Windows are read lazily.
+ * Data that is not there (no files configured, a file that cannot be read) is a
+ * `MissingTokenDataError`.
  *
  * @module
  */

@@ -1,5 +1,6 @@
 /**
- * `prepareData`: text files → OLMo token files (spec §5.6, with its overflow bug fixed).
+ * `prepareData`: text files → OLMo token files (OLMo `scripts/prepare_memmap_dataset.py`, with its
+ * overflow bug fixed).
  *
  * Every document is encoded with EOS appended (`Tokenizer.encode`). Source i (in sorted input
  * order) is written to `{i}_{k:05d}.npy` files (i zero-padded to the digits of the source

@@ -2,7 +2,7 @@
  * Embedding lookup with a gradient that works on every backend.
  *
  * `tf.gather`'s gradient is `UnsortedSegmentSum`, which the wasm backend lacks and the cpu backend
- * runs pathologically slowly (ecosystem notes §1f). The custom gradient scatters the incoming
+ * runs pathologically slowly. The custom gradient scatters the incoming
  * gradient rows back with `scatterND`, which sums duplicate ids on every backend.
  *
  * @module

@@ -1,6 +1,7 @@
 /**
- * AdamW update (torch `_single_tensor_adamw` semantics, amsgrad off, spec §4.2) on tensors of any
- * shape: a whole parameter or a flat data-parallel shard of one.
+ * AdamW update (torch `_single_tensor_adamw` semantics, amsgrad off, as OLMo `olmo/optim.py` builds
+ * it with `torch.optim.AdamW`) on tensors of any shape: a whole parameter or a flat data-parallel
+ * shard of one.
  *
  * The float32 operations and their order follow torch's CPU kernels so results agree to the last
  * bit where torch does not fuse (it uses an FMA inside `lerp_`, which differs by at most 1 ulp):

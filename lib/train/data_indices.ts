@@ -1,7 +1,8 @@
 /**
  * OLMo's `save_data_indices` files: `save_folder/data-indices/rank{r}.tsv.gz`, one line per
  * training step, `"{global_step}\t{idx}\t{idx}...\n"` with the dataset indices of the instances
- * this rank trained on at that step (spec §6.2, §7.1). Every rank writes its own file.
+ * this rank trained on at that step (written by OLMo `Trainer.fit` in `olmo/train.py`). Every
+ * rank writes its own file.
  *
  * The file is a sequence of gzip members, which `zcat` and Python's `gzip` read as one stream.
  * Lines are buffered and appended as one new member at each checkpoint save, at the end of

@@ -1,6 +1,7 @@
 /**
- * The trainer's progress counters (OLMo `Trainer.global_step` & co., spec §6.2) and how they go
- * into and come out of a checkpoint's trainer state (spec §6.7).
+ * The trainer's progress counters (OLMo `Trainer.global_step` & co. in `olmo/train.py`) and how
+ * they go into and come out of a checkpoint's trainer state (OLMo
+ * `Trainer.load_trainer_state_dict`).
  *
  * Randomness during training is dropout only (initialisation happens before step 1 and the data
  * order is a pure function of the seed). Dropout masks are drawn from a generator reseeded at

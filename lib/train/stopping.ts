@@ -1,9 +1,10 @@
 /**
- * When a run stops early (OLMo's `check_if_cancelled` and `stop_at`, spec §6.5): `stop_at` is
- * checked every step; the time limit, early stopping and a cancel signal every
- * `canceled_check_interval` steps (a single process also honours the signal on any step). With
- * several ranks the decision is all-reduced, so every rank stops at the same step. A stopped run
- * saves a sharded checkpoint and neither evaluates nor saves an unsharded one on that step.
+ * When a run stops early (OLMo's `check_if_cancelled` and `stop_at` in `olmo/train.py`
+ * `Trainer.fit`): `stop_at` is checked every step; the time limit, early stopping and a cancel
+ * signal every `canceled_check_interval` steps (a single process also honours the signal on any
+ * step). With several ranks the decision is all-reduced, so every rank stops at the same step. A
+ * stopped run saves a sharded checkpoint and neither evaluates nor saves an unsharded one on that
+ * step.
  *
  * @module
  */
