@@ -76,6 +76,7 @@ const SPEC = {
     },
     limit: {
       type: "number",
+      rule: "integer ≥ 1",
       placeholder: "N",
       describe: "only the first N documents of each task",
     },
@@ -85,7 +86,12 @@ const SPEC = {
       placeholder: "DIR",
       describe: "task data folder (default: $OLMO_HF_DATASETS_CACHE_DIR, then the cache)",
     },
-    "batch-size": { type: "number", default: 16, describe: "requests per forward pass" },
+    "batch-size": {
+      type: "number",
+      default: 16,
+      rule: "integer ≥ 1",
+      describe: "requests per forward pass",
+    },
     backend: { type: "string", choices: BACKEND_NAMES, default: "auto", describe: "tfjs backend" },
   },
   minPositionals: [1, "the checkpoint is required"],
@@ -102,12 +108,6 @@ export function parseEvalArgs(args: string[]): EvalCliOptions | null {
   const o = line.options;
   const tasks = o.tasks.split(",").map((t) => t.trim()).filter((t) => t !== "");
   if (tasks.length === 0) throw new UsageError("--tasks names no task");
-  if (o.limit !== undefined && !(Number.isInteger(o.limit) && o.limit >= 1)) {
-    throw new UsageError(`--limit must be an integer ≥ 1, got ${o.limit}`);
-  }
-  if (!(Number.isInteger(o["batch-size"]) && o["batch-size"] >= 1)) {
-    throw new UsageError(`--batch-size must be an integer ≥ 1, got ${o["batch-size"]}`);
-  }
   return {
     checkpoint: line.positionals[0],
     tasks,

@@ -1,8 +1,8 @@
 /**
  * Bad command options are refused with a message naming the option, the rule and the value
  * (issue 15): a table of command, arguments and expected message for `generate`, `convert`,
- * `unshard`, `prepare-data`, `launch` and `inspect-data`. Each row runs the command as a user
- * does (a subprocess, in parallel); every command fails before it reads a checkpoint or data.
+ * `unshard`, `prepare-data`, `launch`, `inspect-data` and `eval`. Each row runs the command as a
+ * user does (a subprocess, in parallel); every command fails before it reads a checkpoint or data.
  *
  * @module
  */
@@ -133,6 +133,14 @@ const TABLE: [string, string[], string][] = [
     "--chars must be an integer ≥ 0, got -1",
   ],
   ["inspect_data.ts", ["--config", "c.yaml"], "give --step N or --validate"],
+  ["eval.ts", ["c", "--tasks", "piqa", "--limit", "0"], "--limit must be an integer ≥ 1, got 0"],
+  [
+    "eval.ts",
+    ["c", "--tasks", "piqa", "--batch-size", "1.5"],
+    "--batch-size must be an integer ≥ 1, got 1.5",
+  ],
+  ["eval.ts", ["c", "--tasks", ","], "--tasks names no task"],
+  ["eval.ts", ["c", "--tasks", "piqa2"], "unknown downstream task 'piqa2'"],
 ];
 
 Deno.test("command options: each bad value is refused with its option, rule and value", async () => {
