@@ -115,7 +115,7 @@ export function readmeItems(markdown: string): ReadmeItem[] {
 }
 
 /** The repository entries a workspace links to (read-only use). */
-const LINKED = ["lib", "cli", "scripts", "mod.ts", "node_modules"];
+const LINKED = ["lib", "cli", "scripts", "web", "mod.ts", "node_modules"];
 
 /**
  * A scratch folder that works like a clone of the repository for `deno task ...`: deno.json and

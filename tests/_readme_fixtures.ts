@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { TASKS } from "../lib/eval/tasks.ts";
 import { listDir } from "./_cli.ts";
@@ -171,4 +171,51 @@ export async function assertCiInstalls(name: string): Promise<void> {
 /** `deno task check` runs `command` (deno.json). */
 export async function checkTaskRuns(_ws: string, command: string): Promise<void> {
   assert.ok(JSON.parse(await read("deno.json")).tasks.check.includes(command), command);
+}
+
+/**
+ * Starts the README's `deno task serve` line (on a free port) in `ws`, checks what the pages'
+ * API reports for the quick-start checkpoint and run and that the pages and bundle are served,
+ * then stops the server.
+ */
+export async function serveAndProbe(ws: string, command: string): Promise<void> {
+  const path = `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}`;
+  // setsid: the server and `deno task`'s child form one process group, stopped together below.
+  const child = new Deno.Command("setsid", {
+    args: ["bash", "-c", `exec ${command} --port 0`],
+    cwd: ws,
+    env: { NO_COLOR: "1", PATH: path },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  try {
+    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let printed = "";
+    const deadline = Date.now() + 120_000;
+    while (!/dashboard: +http:\/\/\S+\n/.test(printed)) {
+      const { value, done } = await lines.read();
+      assert.ok(!done && Date.now() < deadline, `serve printed no URL: ${printed}`);
+      printed += value;
+    }
+    lines.releaseLock();
+    const base = /playground: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(printed)?.[1];
+    assert.ok(base, `serve did not listen on localhost: ${printed}`);
+    const checkpoints = await (await fetch(new URL("/api/checkpoints", base))).json();
+    assert.deepEqual(checkpoints[0].weights, ["model.safetensors"]);
+    assert.equal(checkpoints[0].tokenizer, true, checkpoints[0].tokenizerError);
+    const runs = await (await fetch(new URL("/api/runs", base))).json();
+    assert.equal(runs[0].metrics, true);
+    assert.ok(runs[0].checkpoints.some((c: { sharded: boolean }) => !c.sharded));
+    for (const page of ["/", "/dashboard", "/bundle/playground_worker.js"]) {
+      const response: Response = await fetch(new URL(page, base));
+      assert.equal(response.status, 200, page);
+      await response.body?.cancel();
+    }
+  } finally {
+    Deno.kill(-child.pid, "SIGTERM");
+    await child.status;
+    await stderr;
+  }
 }

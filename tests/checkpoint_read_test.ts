@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { readTorchStateDict, writeTorchStateDict } from "../lib/checkpoint/formats/torch_pt.ts";
 import { ZipReader } from "../lib/checkpoint/formats/zip.ts";
+import { openFileSource } from "../lib/util/file_source.ts";
 import { loadModelCheckpoint } from "../lib/checkpoint/load_model.ts";
 import { cachePathFor, resolveResource, ResourceNotFoundError } from "../lib/checkpoint/remote.ts";
 import {
@@ -123,7 +124,7 @@ Deno.test("writeTorchStateDict round-trips every torch dtype in a torch-shaped a
     assert.deepEqual([...back.keys()], [...state.keys()]);
     assertSameTensors(back, state);
     // torch's layout: archive/{data.pkl, byteorder, data/<key>, version}, data 64-byte aligned.
-    const zip = await ZipReader.open(path);
+    const zip = await ZipReader.fromSource(await openFileSource(path), path);
     const raw = await Deno.readFile(path);
     const view = new DataView(raw.buffer);
     try {

@@ -48,6 +48,7 @@ import {
   evalTasks,
   freshUnshard,
   generate,
+  serveAndProbe,
   trainSteps,
   writeMyData,
 } from "./_readme_fixtures.ts";
@@ -241,6 +242,24 @@ const COVERAGE: Record<string, Coverage> = {
     { how: "run", note: "prints the best beam", exercise: generate },
   'deno task generate --checkpoint runs/quickstart-brown/latest-unsharded --sampler top-p --p 0.9 --temperature 0.8 --seed 1 "The jury said"':
     { how: "run", note: "run twice: the same seed prints the same text", exercise: generate },
+  "deno task serve --checkpoint runs/quickstart-brown/latest-unsharded --run runs/quickstart-brown":
+    {
+      how: "run",
+      note: "with --port 0, on the tiny quick-start run: the printed localhost URL serves both " +
+        "pages and the bundle, the checkpoint (with its tokenizer) and the run are listed; the " +
+        "pages themselves are tested in chromium by serve_browser_test.ts",
+      exercise: serveAndProbe,
+    },
+  "deno task build-web": {
+    how: "run",
+    note: "writes the three bundle files into .cache/web/",
+    exercise: async (ws, command) => {
+      await sh(ws, command, { timeoutSeconds: 120 });
+      for (const file of ["playground.js", "playground_worker.js", "dashboard.js"]) {
+        assert.ok(await exists(join(ws, ".cache", "web", file)), file);
+      }
+    },
+  },
   "deno task train-tokenizer my-data/ -o my-tokenizer.json --vocab-size 8192": {
     how: "run",
     note: "my-data/ = 40 made-up documents (.jsonl + .txt, `writeMyData`); must print the ids " +

@@ -6,6 +6,7 @@
  */
 export type { TokenizerOptions, TokenizerTrainConfig, TruncationDirection } from "./tokenizer.ts";
 export { checkVocabSize, Tokenizer } from "./tokenizer.ts";
+export { JsonTokenizer } from "./json_tokenizer.ts";
 export type { ResolveTokenizerOptions } from "./hub.ts";
 export { cachedTokenizerPath, olmoCacheDir, resolveTokenizerFile } from "./hub.ts";
 export type { BpeTrainerOptions } from "./bpe_trainer.ts";

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type ByteSource, bytesSource } from "../../util/byte_source.ts";
 
 /** Signature of a local file header. */
 export const SIG_LOCAL = 0x04034b50;
@@ -40,13 +41,6 @@ export interface ZipEntry {
   crc32: number;
   /** Offset of the entry's local header. */
   localHeaderOffset: number;
-}
-
-/** Random access to the bytes of an archive. */
-interface ByteSource {
-  size: number;
-  read(offset: number, length: number): Promise<Uint8Array>;
-  close(): void;
 }
 
 const CRC_TABLE = (() => {
@@ -80,38 +74,6 @@ export function unsafeEntryNameReason(name: string): string | undefined {
   return undefined;
 }
 
-function fileSource(file: Deno.FsFile, size: number): ByteSource {
-  return {
-    size,
-    async read(offset, length) {
-      const out = new Uint8Array(length);
-      await file.seek(offset, Deno.SeekMode.Start);
-      let filled = 0;
-      while (filled < length) {
-        const n = await file.read(out.subarray(filled));
-        if (n === null) break;
-        filled += n;
-      }
-      if (filled < length) throw new Error(`unexpected end of file at byte ${offset + filled}`);
-      return out;
-    },
-    close: () => file.close(),
-  };
-}
-
-function bytesSource(bytes: Uint8Array): ByteSource {
-  return {
-    size: bytes.length,
-    read: (offset, length) => {
-      if (offset + length > bytes.length) {
-        return Promise.reject(new Error(`unexpected end of data at byte ${bytes.length}`));
-      }
-      return Promise.resolve(bytes.slice(offset, offset + length));
-    },
-    close: () => {},
-  };
-}
-
 function dv(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
@@ -132,26 +94,22 @@ export class ZipReader {
     this.#byName = new Map(entries.map((e) => [e.name, e]));
   }
 
-  /** Opens the archive at `path`. Call `close()` when done. */
-  static async open(path: string): Promise<ZipReader> {
-    let file: Deno.FsFile;
+  /**
+   * Reads the archive behind `source` (a file on disk, bytes in memory); `label` names it in
+   * errors. The reader owns the source from then on: `close()` closes it.
+   */
+  static async fromSource(source: ByteSource, label: string): Promise<ZipReader> {
     try {
-      file = await Deno.open(path, { read: true });
+      return await ZipReader.#parse(label, source);
     } catch (e) {
-      throw new Error(`cannot open ${path}: ${(e as Error).message}`);
-    }
-    try {
-      const size = (await file.stat()).size;
-      return await ZipReader.#parse(path, fileSource(file, size));
-    } catch (e) {
-      file.close();
+      source.close();
       throw e;
     }
   }
 
   /** Reads an archive held in memory; `source` names it in errors. */
   static fromBytes(bytes: Uint8Array, source = "<bytes>"): Promise<ZipReader> {
-    return ZipReader.#parse(source, bytesSource(bytes));
+    return ZipReader.#parse(source, bytesSource(bytes, source));
   }
 
   static async #parse(source: string, bytes: ByteSource): Promise<ZipReader> {
