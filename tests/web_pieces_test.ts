@@ -1,7 +1,8 @@
 /**
  * Pure pieces of the browser pages, checked in Deno: the playground reads a checkpoint's
  * `config.yaml` model section as `deno task generate` does (compared with `loadConfigSection` on
- * the OLMo reference configs and a trained one), token-id prompts parse as `--token-ids` does,
+ * the OLMo reference configs and a trained one; interpolations, which saved configs never hold,
+ * are refused), token-id prompts parse as `--token-ids` does,
  * and the dashboard's axis ticks are round and cover the range.
  *
  * @module
@@ -39,14 +40,14 @@ Deno.test("playground config: a partial model section gets olmo-ts' defaults", a
   }
 });
 
-Deno.test("playground config: bad YAML, no model section, unknown keys, wrong types", () => {
+Deno.test("playground config: bad YAML, no model section, unknown keys, wrong types, interpolations", () => {
   const bad: [string, RegExp][] = [
     ["model: [1, 2", /c\.yaml: not valid YAML/],
     ["optimizer: {}", /c\.yaml: there is no 'model' section/],
     ["model: 3", /there is no 'model' section/],
-    ["model: {d_modle: 8}", /unknown key model\.d_modle/],
-    ["model: {d_model: eight}", /model\.d_model should be a number, got "eight"/],
-    ["model: {rope: 1}", /model\.rope should be a boolean, got 1/],
+    ["model: {d_modle: 8}", /unknown key 'model\.d_modle' \(did you mean 'model\.d_model'\?\)/],
+    ["model: {d_model: eight}", /c\.yaml: model\.d_model: expected int, got 'eight'/],
+    ['model: {d_model: "${model.n_heads}"}', /model\.d_model: expected int/],
   ];
   for (const [text, why] of bad) assert.throws(() => modelConfigFromYaml(text, "c.yaml"), why);
 });

@@ -1,12 +1,16 @@
 /**
- * The `model` section of a checkpoint's `config.yaml`, read in the browser: OLMo's keys over
- * olmo-ts' defaults. Keys olmo-ts does not know are refused, as `deno task generate` refuses
- * them.
+ * The `model` section of a checkpoint's `config.yaml`, read in the browser with the config
+ * schema's own merge and validation (as `loadConfigSection` does in Deno, without the file
+ * access and without interpolations, which saved checkpoint configs never hold): OLMo's keys over
+ * olmo-ts' defaults, unknown keys and values of the wrong type refused.
  *
  * @module
  */
 import { parse } from "yaml";
-import { defaultModelConfig, type ModelConfig } from "../lib/config/model_config.ts";
+import type { ModelConfig } from "../lib/config/model_config.ts";
+import { isPlainObject, mergeValue, Provenance } from "../lib/config/merge.ts";
+import { TRAIN_CONFIG_SCHEMA } from "../lib/config/train_config.ts";
+import { validateValue } from "../lib/config/validate.ts";
 
 /**
  * Parses `text` (a whole `config.yaml`) and returns its model config.
@@ -20,21 +24,11 @@ export function modelConfigFromYaml(text: string, source: string): ModelConfig {
   } catch (e) {
     throw new Error(`${source}: not valid YAML: ${(e as Error).message}`);
   }
-  const model = (doc as Record<string, unknown> | null)?.model;
-  if (model === null || typeof model !== "object" || Array.isArray(model)) {
+  if (!isPlainObject(doc) || !isPlainObject(doc.model)) {
     throw new Error(`${source}: there is no 'model' section`);
   }
-  const config = defaultModelConfig() as unknown as Record<string, unknown>;
-  for (const [key, value] of Object.entries(model as Record<string, unknown>)) {
-    if (!Object.hasOwn(config, key)) throw new Error(`${source}: unknown key model.${key}`);
-    const expected = config[key];
-    const typed = value === null || expected === null || typeof value === typeof expected;
-    if (!typed) {
-      throw new Error(
-        `${source}: model.${key} should be a ${typeof expected}, got ${JSON.stringify(value)}`,
-      );
-    }
-    config[key] = value;
-  }
-  return config as unknown as ModelConfig;
+  const field = TRAIN_CONFIG_SCHEMA.fields.model;
+  const prov = new Provenance(source);
+  const merged = mergeValue(field, undefined, doc.model, ["model"], source, prov);
+  return validateValue(field, merged, ["model"], prov) as ModelConfig;
 }
