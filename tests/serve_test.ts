@@ -2,7 +2,7 @@
  * `deno task serve` without a browser: argument parsing, localhost binding, the port-in-use
  * error, read-only file serving with content types, path traversal and symlink escapes refused,
  * the run and checkpoint listings, and the metrics event stream following appended lines.
- * Also: the modules the browser bundle is built from (model, tokenizer, generation, safetensors
+ * Also: when the bundle is stale; the modules the browser bundle is built from (model, tokenizer, generation, safetensors
  * and `model.pt` readers, the pages) use no Deno API and import no `node:` module. (The pages
  * themselves are tested in a real browser in `serve_browser_test.ts`.)
  *
@@ -14,7 +14,7 @@ import { parseServeArgs } from "../cli/serve.ts";
 import { assertExit, runCli } from "./_cli.ts";
 import { servedFolders } from "../lib/serve/served_folders.ts";
 import { PortInUseError, type RunningServer, startServer } from "../lib/serve/server.ts";
-import { WEB_DIR, WEB_ENTRIES } from "../lib/serve/web_bundle.ts";
+import { WEB_DIR, WEB_ENTRIES, webBundleIsStale } from "../lib/serve/web_bundle.ts";
 import { REPO_ROOT } from "./_shared.ts";
 import { withTempDir } from "./_temp_dir.ts";
 import { wordLevelTokenizerJson } from "./_train_fixture.ts";
@@ -352,4 +352,21 @@ Deno.test("the browser bundle's modules use no Deno API and import no node: modu
       "lib/checkpoint/formats/torch_pt_read.ts",
     ]
   ) assert.ok(seen.has(join(REPO_ROOT, shared)), `${shared} is not in the bundle`);
+});
+
+Deno.test("the bundle is stale when a file is missing or older than the sources", async () => {
+  await withTempDir(async (out) => {
+    assert.equal(await webBundleIsStale(out), true, "empty folder");
+    const outputs = WEB_ENTRIES.map((e) => join(out, e.replace(/\.ts$/, ".js")));
+    const future = new Date(Date.now() + 3600_000);
+    for (const file of outputs) {
+      await Deno.writeTextFile(file, "export {};");
+      await Deno.utime(file, future, future);
+    }
+    assert.equal(await webBundleIsStale(out), false, "every file newer than the sources");
+    await Deno.utime(outputs[1], new Date(0), new Date(0));
+    assert.equal(await webBundleIsStale(out), true, "one file older than the sources");
+    await Deno.remove(outputs[1]);
+    assert.equal(await webBundleIsStale(out), true, "one file missing");
+  });
 });
