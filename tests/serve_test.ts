@@ -1,10 +1,11 @@
 /**
  * `deno task serve` without a browser: argument parsing, localhost binding, the port-in-use
  * error, read-only file serving with content types, path traversal and symlink escapes refused,
- * the run and checkpoint listings, and the metrics event stream following appended lines.
- * Also: when the bundle is stale; the modules the browser bundle is built from (model, tokenizer, generation, safetensors
- * and `model.pt` readers, the pages) use no Deno API and import no `node:` module. (The pages
- * themselves are tested in a real browser in `serve_browser_test.ts`.)
+ * the Host check, the run and checkpoint listings, the metrics event stream following appended
+ * lines, and when the bundle counts as stale. Also: the modules the browser bundle is built from
+ * (model, tokenizer, generation, safetensors and `model.pt` readers, the pages) use no Deno API
+ * and import no `node:` module. (The pages themselves are tested in a real browser in
+ * `serve_browser_test.ts`.)
  *
  * @module
  */
