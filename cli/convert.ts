@@ -1,10 +1,13 @@
 /**
- * Checkpoint conversion between olmo-ts, OLMo (`model.pt`) and `hf_olmo` layouts:
+ * Checkpoint conversion between olmo-ts, OLMo (`model.pt`), `hf_olmo` and the Hugging Face
+ * transformers OLMo layouts:
  *
- *   deno task convert INPUT OUTPUT --to olmo-ts|olmo|hf [--overwrite] [--tokenizer PATH]
+ *   deno task convert INPUT OUTPUT --to olmo-ts|olmo|hf|hf-olmo2|hf-olmo [--overwrite]
+ *     [--tokenizer PATH]
  *
- * INPUT is a checkpoint folder (olmo-ts unsharded or sharded, OLMo unsharded, or hf_olmo; the
- * layout is detected) or the URL of an unsharded one. OUTPUT is a new folder. See
+ * INPUT is a checkpoint folder (olmo-ts unsharded or sharded, OLMo unsharded, hf_olmo, or a
+ * transformers `Olmo2ForCausalLM` / `OlmoForCausalLM` folder; the layout is detected), a Hub id
+ * in the local Hugging Face cache, or the URL of an unsharded checkpoint. OUTPUT is a new folder. See
  * `lib/checkpoint/convert.ts` for what each layout holds. Optimizer and trainer state are carried
  * only into olmo-ts outputs; what is dropped is printed.
  *
@@ -23,17 +26,20 @@ const SPEC = {
   name: "deno task convert",
   usage: `INPUT OUTPUT --to ${CONVERT_TARGETS.join("|")} [--overwrite] [--tokenizer PATH]`,
   description: `Converts a checkpoint folder (or the URL of an unsharded one) into another layout.
-  INPUT            olmo-ts (unsharded or sharded), OLMo (config.yaml + model.pt) or hf_olmo folder
+  INPUT            olmo-ts (unsharded or sharded), OLMo (config.yaml + model.pt), hf_olmo or
+                   transformers (config.json + model*.safetensors) folder, or a cached Hub id
   --to olmo-ts     config.yaml + model.safetensors (+ optimizer and trainer state when present)
   --to olmo        config.yaml + model.pt, as OLMo writes unsharded checkpoints
   --to hf          hf_olmo layout: config.yaml, model.pt, model.safetensors, config.json,
-                   tokenizer.json, tokenizer_config.json, special_tokens_map.json`,
+                   tokenizer.json, tokenizer_config.json, special_tokens_map.json
+  --to hf-olmo2    transformers Olmo2ForCausalLM: config.json, model.safetensors, tokenizer files
+  --to hf-olmo     transformers OlmoForCausalLM (OLMo 1 / 1.7 models), the same files`,
   options: {
     to: { type: "string", choices: CONVERT_TARGETS, required: true, describe: "output layout" },
     tokenizer: {
       type: "string",
       placeholder: "PATH",
-      describe: "tokenizer.json for --to hf (default: INPUT's, else config.yaml's identifier)",
+      describe: "tokenizer.json for the hf targets (default: INPUT's, else config.yaml's)",
     },
     overwrite: { type: "boolean", default: false, describe: "replace an existing OUTPUT" },
   },

@@ -5,8 +5,9 @@
  *     [--sampler greedy|multinomial|top-k|top-p|gumbel] [--p 0.9] [--k 50] [--temperature 0.8]
  *     [--seed 1] [--backend auto|wasm|webgpu|tensorflow|cpu] [--token-ids] "prompt"
  *
- * Loads the model and tokenizer of an unsharded checkpoint, encodes the prompt without special
- * tokens (as OLMo's README does) and prints the continuation. With beam size 1 (greedy or
+ * Loads the model and tokenizer of an unsharded checkpoint (or of a Hugging Face transformers
+ * OLMo / OLMo 2 folder, or a Hub id in the local Hugging Face cache), encodes the prompt without
+ * special tokens (as OLMo's README does) and prints the continuation. With beam size 1 (greedy or
  * sampling) tokens are printed as they are generated; with a wider beam the best beam is printed
  * at the end (`generateText` of `lib/facade`, which notebooks can call too).
  *
@@ -41,7 +42,7 @@ const SPEC = {
       type: "string",
       required: true,
       placeholder: "DIR_OR_URL",
-      describe: "checkpoint folder or URL",
+      describe: "checkpoint folder or URL, transformers OLMo folder, or cached Hub id",
     },
     "beam-size": {
       type: "number",

@@ -57,16 +57,17 @@ function norm(
   type: string,
   w?: { data: Float32Array },
   b?: { data: Float32Array },
+  eps = 1e-5,
 ): Vec {
   const n = x.length;
   let y: Vec;
   if (type === "rms") {
     const ms = x.reduce((a, v) => a + v * v, 0) / n;
-    y = x.map((v) => v / Math.sqrt(ms + 1e-5));
+    y = x.map((v) => v / Math.sqrt(ms + eps));
   } else {
     const mean = x.reduce((a, v) => a + v, 0) / n;
     const variance = x.reduce((a, v) => a + (v - mean) ** 2, 0) / n;
-    y = x.map((v) => (v - mean) / Math.sqrt(variance + 1e-5));
+    y = x.map((v) => (v - mean) / Math.sqrt(variance + eps));
   }
   return y.map((v, i) => (w ? v * w.data[i] : v) + (b ? b.data[i] : 0));
 }
@@ -81,12 +82,12 @@ function act(h: Vec, type: string): Vec {
   });
 }
 
-function rope(x: Vec, pos: number): Vec {
+function rope(x: Vec, pos: number, theta: number): Vec {
   const hd = x.length;
   const half = hd / 2;
   const out = new Array(hd);
   for (let i = 0; i < half; i++) {
-    const angle = pos / Math.pow(10000, (2 * i) / hd);
+    const angle = pos / Math.pow(theta, (2 * i) / hd);
     const c = Math.cos(angle);
     const s = Math.sin(angle);
     out[i] = x[i] * c - x[i + half] * s;
@@ -98,7 +99,9 @@ function rope(x: Vec, pos: number): Vec {
 /**
  * Logits [B][S][E] of the model described by `config` and `state` for `ids` [B][S], with an
  * optional padding `mask` [B][S] (1 = keep). Fully masked attention rows attend uniformly to
- * every position, as OLMo's float-min bias makes them.
+ * every position, as OLMo's float-min bias makes them. OLMo later's options: `n_kv_heads`
+ * (query head h reads kv head `floor(h / (n_heads / kv))`), `clip_qkv`, `rope_theta`,
+ * `layer_norm_eps`, `embedding_layer_norm` (before positions are added) and `norm_after`.
  */
 export function referenceForward(
   config: ModelConfig,
@@ -115,7 +118,14 @@ export function referenceForward(
   const d = config.d_model;
   const nh = config.n_heads;
   const hd = d / nh;
-  const kv = config.multi_query_attention ? hd : d;
+  const kvHeads = config.n_kv_heads ?? (config.multi_query_attention ? 1 : nh);
+  const kv = kvHeads * hd;
+  const eps = config.layer_norm_eps;
+  const theta = config.rope_theta;
+  const clip = (v: Vec) => {
+    const c = config.clip_qkv;
+    return c === null ? v : v.map((x) => Math.min(c, Math.max(-c, x)));
+  };
   const hidden = config.mlp_hidden_size ?? config.mlp_ratio * d;
   const lnType = config.layer_norm_type;
   const wte = need("transformer.wte.weight");
@@ -125,7 +135,10 @@ export function referenceForward(
   return ids.map((row, b) => {
     const S = row.length;
     let xs: Vec[] = row.map((id, t) => {
-      const x = Array.from(wte.data.subarray(id * d, (id + 1) * d));
+      let x = Array.from(wte.data.subarray(id * d, (id + 1) * d));
+      if (config.embedding_layer_norm) {
+        x = norm(x, lnType, p("transformer.emb_norm.weight"), p("transformer.emb_norm.bias"), eps);
+      }
       if (!config.alibi && !config.rope) {
         const wpe = need("transformer.wpe.weight");
         for (let i = 0; i < d; i++) x[i] += wpe.data[t * d + i];
@@ -140,21 +153,21 @@ export function referenceForward(
       const P = (n: string) => p(pre + n);
       const attend = (qs: Vec[], ks: Vec[], vs: Vec[]): Vec[] => {
         if (config.attention_layer_norm) {
-          qs = qs.map((q) => norm(q, lnType, P("q_norm.weight"), P("q_norm.bias")));
-          ks = ks.map((k) => norm(k, lnType, P("k_norm.weight"), P("k_norm.bias")));
+          qs = qs.map((q) => norm(q, lnType, P("q_norm.weight"), P("q_norm.bias"), eps));
+          ks = ks.map((k) => norm(k, lnType, P("k_norm.weight"), P("k_norm.bias"), eps));
         }
         const outs: Vec[] = [];
         for (let i = 0; i < S; i++) {
           const o = new Array(d).fill(0);
           for (let h = 0; h < nh; h++) {
-            const kh = config.multi_query_attention ? 0 : h;
+            const kh = Math.floor(h / (nh / kvHeads));
             let q = qs[i].slice(h * hd, (h + 1) * hd);
-            if (config.rope) q = rope(q, i);
+            if (config.rope) q = rope(q, i, theta);
             const logits: number[] = [];
             const allowed: boolean[] = [];
             for (let j = 0; j < S; j++) {
               let k = ks[j].slice(kh * hd, (kh + 1) * hd);
-              if (config.rope) k = rope(k, j);
+              if (config.rope) k = rope(k, j, theta);
               let s = q.reduce((a, v, c) => a + v * k[c], 0) / Math.sqrt(hd);
               if (config.alibi) s += -Math.abs(j - i) * slopes[h];
               logits.push(s);
@@ -192,34 +205,34 @@ export function referenceForward(
           return x.map((v, i) => v + ff[i] + att[t][i]);
         });
       } else {
-        const hs = xs.map((x) => norm(x, lnType, P("attn_norm.weight"), P("attn_norm.bias")));
+        const after = config.norm_after;
+        const attnNorm = (x: Vec) =>
+          norm(x, lnType, P("attn_norm.weight"), P("attn_norm.bias"), eps);
+        const ffNorm = (x: Vec) => norm(x, lnType, P("ff_norm.weight"), P("ff_norm.bias"), eps);
+        const hs = after ? xs : xs.map(attnNorm);
         let qs: Vec[], ks: Vec[], vs: Vec[];
         if (config.block_type === "llama") {
-          qs = hs.map((h) => linear(h, P("q_proj.weight")!, P("q_proj.bias")));
-          ks = hs.map((h) => linear(h, P("k_proj.weight")!, P("k_proj.bias")));
-          vs = hs.map((h) => linear(h, P("v_proj.weight")!, P("v_proj.bias")));
+          qs = hs.map((h) => clip(linear(h, P("q_proj.weight")!, P("q_proj.bias"))));
+          ks = hs.map((h) => clip(linear(h, P("k_proj.weight")!, P("k_proj.bias"))));
+          vs = hs.map((h) => clip(linear(h, P("v_proj.weight")!, P("v_proj.bias"))));
         } else {
-          const qkv = hs.map((h) => linear(h, P("att_proj.weight")!, P("att_proj.bias")));
+          const qkv = hs.map((h) => clip(linear(h, P("att_proj.weight")!, P("att_proj.bias"))));
           qs = qkv.map((f) => f.slice(0, d));
           ks = qkv.map((f) => f.slice(d, d + kv));
           vs = qkv.map((f) => f.slice(d + kv, d + 2 * kv));
         }
-        const att = attend(qs, ks, vs);
+        let att = attend(qs, ks, vs);
+        if (after) att = att.map(attnNorm);
         xs = xs.map((x, t) => x.map((v, i) => v + att[t][i]));
         xs = xs.map((x) => {
-          const ff = mlp(
-            linear(
-              norm(x, lnType, P("ff_norm.weight"), P("ff_norm.bias")),
-              P("ff_proj.weight")!,
-              P("ff_proj.bias"),
-            ),
-          );
+          let ff = mlp(linear(after ? x : ffNorm(x), P("ff_proj.weight")!, P("ff_proj.bias")));
+          if (after) ff = ffNorm(ff);
           return x.map((v, i) => v + ff[i]);
         });
       }
     }
     return xs.map((x) => {
-      const h = norm(x, lnType, p("transformer.ln_f.weight"), p("transformer.ln_f.bias"));
+      const h = norm(x, lnType, p("transformer.ln_f.weight"), p("transformer.ln_f.bias"), eps);
       const logits = config.weight_tying
         ? linear(h, wte)
         : linear(h, need("transformer.ff_out.weight"), p("transformer.ff_out.bias"));

@@ -25,3 +25,14 @@ export const OLMO_REFERENCE_CASES: readonly string[] = [
 export function referenceCaseDir(name: string): string {
   return join(FIXTURES_DIR, "olmo-reference", name);
 }
+/** True when the shared fixtures of the later OLMo code (`olmo-reference-v2`) are present. */
+export const HAS_SHARED_V2: boolean = existsSync(join(FIXTURES_DIR, "olmo-reference-v2"));
+/** The two reference cases of the later OLMo code (OLMo 1.7 / OLMo 2 options). */
+export const OLMO_REFERENCE_V2_CASES: readonly string[] = [
+  "olmo2-gqa",
+  "clipqkv-embln-mqa-lion",
+];
+/** Folder of one later-OLMo reference case. */
+export function referenceV2CaseDir(name: string): string {
+  return join(FIXTURES_DIR, "olmo-reference-v2", name);
+}

@@ -242,7 +242,10 @@ Deno.test("convert: mismatched weights, existing output, bad inputs and usage er
 
   const wrongTo = await runCli("convert.ts", [good, join(root, "o4"), "--to", "gguf"]);
   assertExit(wrongTo, 2);
-  assert.match(wrongTo.stderr, /--to must be one of olmo-ts, olmo, hf, got "gguf"/);
+  assert.match(
+    wrongTo.stderr,
+    /--to must be one of olmo-ts, olmo, hf, hf-olmo2, hf-olmo, got "gguf"/,
+  );
   assertExit(await runCli("convert.ts", [good, "--to", "olmo"]), 2);
   const unknown = await runCli("convert.ts", [good, join(root, "o5"), "--to", "olmo", "--force"]);
   assertExit(unknown, 2);

@@ -41,6 +41,7 @@ function baseObject(): Record<string, unknown> {
     global_train_batch_size: 8,
     device_train_microbatch_size: 2,
     backend: "cpu",
+    module_outputs_save_steps: [1], // OLMo later; a list row needs an item to change
   };
 }
 
@@ -202,6 +203,73 @@ const TABLE: [string, unknown, string][] = [
     "speed_monitor.gpu_flops_available",
     -1,
     "speed_monitor.gpu_flops_available: must be a finite number > 0 or null, got -1",
+  ],
+  // OLMo later.
+  ["epoch", -1, "epoch: must be an integer ≥ 0 or null, got -1"],
+  ["model.n_kv_heads", 0, "model.n_kv_heads: must be an integer ≥ 1 or null, got 0"],
+  ["model.n_kv_heads", 3, "model.n_kv_heads: must divide model.n_heads (4), got 3"],
+  ["model.clip_qkv", 0, "model.clip_qkv: must be a finite number > 0 or null, got 0"],
+  ["model.rope_theta", -1, "model.rope_theta: must be a finite number > 0, got -1"],
+  ["model.layer_norm_eps", 0, "model.layer_norm_eps: must be a finite number > 0, got 0"],
+  ["model.emb_init_std", -1, "model.emb_init_std: must be a finite number > 0 or null, got -1"],
+  ["optimizer.eps", 0, "optimizer.eps: must be a finite number > 0, got 0"],
+  [
+    "scheduler.grad_clip_warmup_steps",
+    -1,
+    "scheduler.grad_clip_warmup_steps: must be a finite number ≥ 0 or null, got -1",
+  ],
+  [
+    "scheduler.grad_clip_warmup_factor",
+    0,
+    "scheduler.grad_clip_warmup_factor: must be a finite number > 0 or null, got 0",
+  ],
+  [
+    "scheduler.warmup_min_lr",
+    -1,
+    "scheduler.warmup_min_lr: must be a finite number ≥ 0 or null, got -1",
+  ],
+  ["data.seed", -1, "data.seed: must be an integer in [0, 2^32 - 1] or null, got -1"],
+  [
+    "data.instance_filter.repetition_max_period",
+    0,
+    "data.instance_filter.repetition_max_period: must be an integer ≥ 1, got 0",
+  ],
+  [
+    "data.instance_filter.repetition_min_period",
+    0,
+    "data.instance_filter.repetition_min_period: must be an integer ≥ 1, got 0",
+  ],
+  [
+    "data.instance_filter.repetition_max_count",
+    0,
+    "data.instance_filter.repetition_max_count: must be an integer ≥ 1, got 0",
+  ],
+  [
+    "save_interval_ephemeral",
+    0,
+    "save_interval_ephemeral: must be an integer ≥ 1 or null, got 0",
+  ],
+  ["gen1_gc_interval", 0, "gen1_gc_interval: must be an integer ≥ 1 or null, got 0"],
+  [
+    "fsdp.hybrid_sharding_num_model_replicas",
+    0,
+    "fsdp.hybrid_sharding_num_model_replicas: must be an integer ≥ 1 or null, got 0",
+  ],
+  [
+    "auxiliary_loss_multiplier",
+    -1,
+    "auxiliary_loss_multiplier: must be a finite number ≥ 0 or null, got -1",
+  ],
+  [
+    "extra_steps_after_cancel",
+    -1,
+    "extra_steps_after_cancel: must be an integer ≥ 0, got -1",
+  ],
+  ["stop_after", 0, "stop_after: must be an integer ≥ 1 or null, got 0"],
+  [
+    "module_outputs_save_steps[0]",
+    -2,
+    "module_outputs_save_steps[0]: must be an integer ≥ 0, got -2",
   ],
 ];
 

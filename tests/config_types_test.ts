@@ -32,7 +32,15 @@ Deno.test("derived section types are OLMo's field types", () => {
     true as Same<TrainConfig["max_duration"], number | string>,
     true as Same<
       TrainConfig["activation_checkpointing"],
-      "whole_layer" | "one_in_two" | "one_in_three" | "one_in_four" | "fine_grained" | null
+      | "whole_layer"
+      | "one_in_two"
+      | "one_in_three"
+      | "one_in_four"
+      | "fine_grained"
+      | "one_in_eight" // OLMo later
+      | "two_in_three"
+      | "three_in_four"
+      | null
     >,
     true as Same<
       TrainConfig["backend"],

@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { BLAS_INSTALL_HINT } from "../lib/backend/blas_library.ts";
 import { TENSORFLOW_INSTALL_HINT } from "../lib/backend/tensorflow.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
+import { hubIdOf } from "../lib/checkpoint/hf_transformers/hub_cache.ts";
 import { readMetricsFile } from "../lib/train/metrics_sink.ts";
 import { assertBitExact, listDir } from "./_cli.ts";
 import {
@@ -204,18 +205,26 @@ const COVERAGE: Record<string, Coverage> = {
       assert.ok(!listDir(out).includes("optim.safetensors"));
     },
   },
-  "deno task convert INPUT OUTPUT --to olmo-ts|olmo|hf [--overwrite] [--tokenizer PATH]": {
-    how: "mention",
-    note: "synopsis; `--help` must list these options (the convert lines run the command)",
-    exercise: async (ws) => {
-      const help = await sh(ws, "deno task convert --help");
-      for (
-        const option of ["--to olmo-ts", "--to olmo ", "--to hf", "--overwrite", "--tokenizer"]
-      ) {
-        assert.ok(help.stdout.includes(option), option);
-      }
+  "deno task convert INPUT OUTPUT --to olmo-ts|olmo|hf|hf-olmo2|hf-olmo [--overwrite] [--tokenizer PATH]":
+    {
+      how: "mention",
+      note: "synopsis; `--help` must list these options (the convert lines run the command)",
+      exercise: async (ws) => {
+        const help = await sh(ws, "deno task convert --help");
+        const options = [
+          "--to olmo-ts",
+          "--to olmo ",
+          "--to hf ",
+          "--to hf-olmo2",
+          "--to hf-olmo ",
+          "--overwrite",
+          "--tokenizer",
+        ];
+        for (const option of options) {
+          assert.ok(help.stdout.includes(option), option);
+        }
+      },
     },
-  },
   "deno task convert runs/my-run/step1000-unsharded exported-olmo --to olmo": {
     how: "run",
     note: "input: the last unshard line's output; checks config.yaml + model.pt",
@@ -236,6 +245,16 @@ const COVERAGE: Record<string, Coverage> = {
       const back = await readSafetensors(join(ws, "my-olmo-ts", "model.safetensors"));
       const original = join(ws, "runs", "my-run", "step1000-unsharded", "model.safetensors");
       assertBitExact(back.tensors, (await readSafetensors(original)).tensors, "round trip");
+    },
+  },
+  'deno task generate --checkpoint allenai/OLMo-2-0425-1B --max-steps 20 "Language models are"': {
+    how: "checked",
+    note:
+      "needs the 1B model in the local Hugging Face cache; tests/hf_transformers_test.ts runs " +
+      "generate on a Hub id of a cached OLMo 2 folder (olmo-reference-v2)",
+    exercise: (_ws, command) => {
+      const id = command.split(" ")[4];
+      assert.equal(hubIdOf(id), id);
     },
   },
   'deno task generate --checkpoint runs/quickstart-brown/latest-unsharded --beam-size 3 "The jury said"':

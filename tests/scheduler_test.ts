@@ -90,8 +90,8 @@ Deno.test("warmup starts at 10% of the LR", () => {
 
 Deno.test("buildScheduler rejects unknown names and bad fields", () => {
   assert.throws(
-    () => buildScheduler({ name: "constant", t_warmup: 0, alpha_f: 0.1 }),
-    /scheduler\.name: unknown scheduler "constant".*cosine_with_warmup/,
+    () => buildScheduler({ name: "polynomial", t_warmup: 0, alpha_f: 0.1 }),
+    /scheduler\.name: unknown scheduler "polynomial".*cosine_with_warmup/,
   );
   assert.throws(
     () => buildScheduler({ name: "cosine_with_warmup", t_warmup: -1, alpha_f: 0.1 }),

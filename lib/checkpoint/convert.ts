@@ -7,6 +7,7 @@
  * | `olmo-ts` | `config.yaml`, `model.safetensors`; with optimizer/trainer state in the input also `optim.safetensors`, `optim.json`, `train.json` |
  * | `olmo` | `config.yaml`, `model.pt` (`torch.save` of the flat state dict, as OLMo's `FullCheckpointer` writes it) |
  * | `hf` | `config.yaml`, `model.pt`, `model.safetensors` (same OLMo names, `__metadata__: {format: pt}`), `config.json` and, when a tokenizer is found, `tokenizer.json`, `tokenizer_config.json`, `special_tokens_map.json` (see `hf_layout.ts`) |
+ * | `hf-olmo2`, `hf-olmo` | transformers `Olmo2ForCausalLM` / `OlmoForCausalLM`: `config.json`, `model.safetensors` (transformers names, float32) and, when a tokenizer is found, the same three tokenizer files (see `hf_transformers/`) |
  *
  * `config.yaml` is copied verbatim; a `tokenizer.json` in the input folder is copied to every
  * target. Optimizer and trainer state only exist in olmo-ts checkpoints and are dropped (and
@@ -26,6 +27,8 @@ import { readCheckpointForConversion } from "./convert_read.ts";
 import { HF_CONFIG_FILE, HF_TOKENIZER_FILES, hfConfigJson, hfTokenizerFiles } from "./hf_layout.ts";
 import { resolveResource, ResourceNotFoundError } from "./remote.ts";
 import { isUrl } from "../util/url.ts";
+import { writeHfTransformersFolder } from "./hf_transformers/folder.ts";
+import { hfTransformersTokenizerFiles } from "./hf_transformers/tokenizer_files.ts";
 import { commitTmpDir, isNonEmptyDir, removeIfExists, TMP_SUFFIX } from "./trainer/run_folder.ts";
 import { writeSafetensors } from "./formats/safetensors.ts";
 import { writeTorchStateDict } from "./formats/torch_pt.ts";
@@ -40,7 +43,7 @@ import {
 } from "./trainer/unsharded.ts";
 
 /** The layouts `convertCheckpoint` writes. */
-export const CONVERT_TARGETS = ["olmo-ts", "olmo", "hf"] as const;
+export const CONVERT_TARGETS = ["olmo-ts", "olmo", "hf", "hf-olmo2", "hf-olmo"] as const;
 /** A layout `convertCheckpoint` writes. */
 export type ConvertTarget = typeof CONVERT_TARGETS[number];
 
@@ -145,6 +148,15 @@ async function writeTarget(
     await writer(join(tmp, name));
     files.push(name);
   };
+  if (opts.to === "hf-olmo2" || opts.to === "hf-olmo") {
+    const section = await loadConfigSection(ckpt.configPath, "tokenizer", { validatePaths: false })
+      .catch((e: Error) => e);
+    const tokenizer = await findTokenizer(ckpt, opts, section, result.warnings);
+    const texts = tokenizer === null
+      ? new Map<string, string>()
+      : await hfTransformersTokenizerFiles(tokenizer.text, tokenizer.source, ckpt.modelConfig);
+    return writeHfTransformersFolder(tmp, ckpt.modelConfig, ckpt.model, opts.to, texts);
+  }
   await write(CONFIG_FILE, (p) => writeFileAtomic(p, ckpt.configYaml));
   if (opts.to === "olmo-ts") {
     if (ckpt.trainer !== null) {

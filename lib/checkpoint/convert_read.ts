@@ -6,7 +6,10 @@
  *
  * Layouts: `olmo-ts` (`model.safetensors` [+ `optim.*`, `train.json`]), `olmo-ts-sharded`
  * (`metadata.json` + `rank{r}.*`), `olmo` (OLMo's `model.pt` [+ `optim.pt`, `train.pt`]) and `hf`
- * (OLMo's `hf_olmo` layout: an unsharded folder with `config.json`). All need `config.yaml`.
+ * (OLMo's `hf_olmo` layout: an unsharded folder with `config.json`) need `config.yaml`;
+ * `hf-olmo2` and `hf-olmo` (Hugging Face transformers `Olmo2ForCausalLM` / `OlmoForCausalLM`
+ * folders, or Hub ids in the local Hugging Face cache) are described by their `config.json`, from
+ * which a `config.yaml` is made.
  *
  * @module
  */
@@ -20,6 +23,12 @@ import type { OptimizerStateDict } from "../optim/optimizer_state.ts";
 import { splitStateName } from "../optim/optimizer_state.ts";
 import type { NamedHostTensors } from "../util/host_tensor.ts";
 import { pathExists } from "../util/fs.ts";
+import { trainConfigToYaml } from "../config/load.ts";
+import { defaultTrainConfig } from "../config/train_config.ts";
+import { HF_CONFIG_FILE } from "./hf_layout.ts";
+import { readHfTransformersFolder, tokenizerVocabSize } from "./hf_transformers/folder.ts";
+import { cachedHubSnapshot, hubIdOf } from "./hf_transformers/hub_cache.ts";
+import { hfTransformersFolder } from "./hf_transformers/locate.ts";
 import { loadModelCheckpoint, type LoadModelCheckpointOptions } from "./load_model.ts";
 import { isUrl } from "../util/url.ts";
 import { type CheckpointLayout, detectCheckpointLayout } from "./trainer/detect.ts";
@@ -38,7 +47,10 @@ export interface CheckpointForConversion {
   source: string;
   /** The local folder read (symlinks resolved), or null for a URL input. */
   dir: string | null;
-  /** Local path of `config.yaml` (in the download cache for URLs). */
+  /**
+   * Local path of `config.yaml` (in the download cache for URLs); for a transformers folder its
+   * `config.json`, which `configYaml` was made from.
+   */
   configPath: string;
   /** `config.yaml` text, copied verbatim into the output. */
   configYaml: string;
@@ -117,6 +129,8 @@ export async function readCheckpointForConversion(
   let trainer: TrainerState | null = null;
   let configPath: string;
   const unread: string[] = [];
+  const hfDir = await hfTransformersFolder(pathOrUrl);
+  if (hfDir !== null) return readHfTransformersForConversion(pathOrUrl, await Deno.realPath(hfDir));
   if (isUrl(pathOrUrl) && !pathOrUrl.toLowerCase().startsWith("file://")) {
     const remote = await loadModelCheckpoint(pathOrUrl, opts);
     layout = remote.weightsPath.endsWith(".pt") ? "olmo" : "olmo-ts";
@@ -167,5 +181,37 @@ export async function readCheckpointForConversion(
     trainer,
     renamedParams,
     unread,
+  };
+}
+
+/**
+ * A transformers OLMo folder read for conversion: its weights under OLMo names and a
+ * `config.yaml` made from its `config.json` (OLMo's defaults elsewhere; `tokenizer.identifier`
+ * is the folder's `tokenizer.json`, or the Hub id for a cached Hub model).
+ */
+async function readHfTransformersForConversion(
+  source: string,
+  dir: string,
+): Promise<CheckpointForConversion> {
+  const hf = await readHfTransformersFolder(dir);
+  const cfg = defaultTrainConfig();
+  cfg.model = hf.config;
+  const hubId = cachedHubSnapshot(source) !== null ? hubIdOf(source) : null;
+  if (hubId !== null) cfg.tokenizer.identifier = hubId;
+  else if ((await tokenizerVocabSize(dir)) !== null) {
+    cfg.tokenizer.identifier = join(dir, "tokenizer.json");
+  }
+  return {
+    layout: hf.layout,
+    source,
+    dir,
+    configPath: join(dir, HF_CONFIG_FILE),
+    configYaml: trainConfigToYaml(cfg),
+    modelConfig: hf.config,
+    model: hf.state,
+    optim: null,
+    trainer: null,
+    renamedParams: 0,
+    unread: [],
   };
 }

@@ -6,6 +6,11 @@
  * `model.pt` (OLMo's `torch.save(state_dict)`, read without Python). Both hold the same names
  * (OLMo's, spec §2.2). Checking names and shapes against a model is the model's job.
  *
+ * A folder in a Hugging Face transformers layout (`config.json` of `model_type` `olmo2` or
+ * `olmo`, see `hf_transformers/`), or a Hub id (or its huggingface.co URL) whose snapshot is in
+ * the local Hugging Face cache, is read through `readHfTransformersFolder` instead and mapped to
+ * OLMo names and config.
+ *
  * @module
  */
 import { dirname } from "node:path";
@@ -17,6 +22,9 @@ import { isUrl } from "../util/url.ts";
 import { cachePathFor, defaultCacheDir, resolveResource, ResourceNotFoundError } from "./remote.ts";
 import { readSafetensors } from "./formats/safetensors.ts";
 import { readTorchStateDict } from "./formats/torch_pt.ts";
+import { readHfTransformersFolder } from "./hf_transformers/folder.ts";
+import { hfTransformersFolder } from "./hf_transformers/locate.ts";
+import { hubIdOf, huggingFaceHubCache } from "./hf_transformers/hub_cache.ts";
 
 /** Weight files of an unsharded checkpoint, in order of preference. */
 export const MODEL_WEIGHT_FILES: readonly string[] = ["model.safetensors", "model.pt"];
@@ -31,7 +39,7 @@ export interface LoadModelCheckpointOptions {
 
 /** A loaded model checkpoint. */
 export interface ModelCheckpoint {
-  /** The `model` section of the folder's `config.yaml`. */
+  /** The `model` section of the folder's `config.yaml` (or what its `config.json` describes). */
   config: ModelConfig;
   /** Parameters by OLMo name, in file order. */
   state: NamedHostTensors;
@@ -77,12 +85,17 @@ export async function loadModelCheckpoint(
   pathOrUrl: string,
   opts: LoadModelCheckpointOptions = {},
 ): Promise<ModelCheckpoint> {
+  const hfDir = await hfTransformersFolder(pathOrUrl);
+  if (hfDir !== null) {
+    const hf = await readHfTransformersFolder(hfDir);
+    return { config: hf.config, state: hf.state, dir: hfDir, weightsPath: hf.weightFiles[0] };
+  }
   let configPath: string;
   try {
     configPath = await resolveResource(pathOrUrl, "config.yaml", opts);
   } catch (e) {
     if (!(e instanceof ResourceNotFoundError)) throw e;
-    throw new Error(`${pathOrUrl} is not a checkpoint folder: ${e.message}`);
+    throw new Error(`${pathOrUrl} is not a checkpoint folder: ${e.message}${hubHint(pathOrUrl)}`);
   }
   const config = await loadConfigSection(configPath, "model", { validatePaths: false });
   const weightsPath = await resolveWeights(pathOrUrl, opts);
@@ -90,4 +103,12 @@ export async function loadModelCheckpoint(
     ? (await readSafetensors(weightsPath)).tensors
     : await readTorchStateDict(weightsPath);
   return { config, state, dir: dirname(configPath), weightsPath };
+}
+
+/** For a missing path that looks like a Hub id: where the Hugging Face cache was searched. */
+function hubHint(pathOrUrl: string): string {
+  const id = isUrl(pathOrUrl) && !/huggingface\.co\//i.test(pathOrUrl) ? null : hubIdOf(pathOrUrl);
+  if (id === null) return "";
+  return `; nor is ${id} a model in the local Hugging Face cache (${huggingFaceHubCache()}); ` +
+    `download it there first, e.g. with \`huggingface-cli download ${id}\``;
 }

@@ -32,3 +32,13 @@ export {
   hfTokenizerFiles,
   isOlmoHfConfig,
 } from "./hf_layout.ts";
+export type { HfTransformersConfig, HfTransformersLayout } from "./hf_transformers/config.ts";
+export {
+  detectHfTransformersLayout,
+  hfConfigFromModel,
+  modelConfigFromHf,
+} from "./hf_transformers/config.ts";
+export type { HfTransformersCheckpoint } from "./hf_transformers/folder.ts";
+export { readHfTransformersFolder, writeHfTransformersFolder } from "./hf_transformers/folder.ts";
+export { cachedHubSnapshot, hubIdOf } from "./hf_transformers/hub_cache.ts";
+export { hfTransformersFolder } from "./hf_transformers/locate.ts";

@@ -96,6 +96,37 @@ function checkData(v: Violations, prefix: string, data: DataConfig): void {
   v.check(`${prefix}.num_workers`, data.num_workers, NON_NEGATIVE_INT);
   v.check(`${prefix}.prefetch_factor`, data.prefetch_factor, POSITIVE_INT, true);
   v.check(`${prefix}.timeout`, data.timeout, NON_NEGATIVE);
+  v.check(`${prefix}.seed`, data.seed, SEED, true);
+  const filter = data.instance_filter;
+  if (filter !== null) {
+    for (const key of Object.keys(filter) as (keyof typeof filter)[]) {
+      v.check(`${prefix}.instance_filter.${key}`, filter[key], POSITIVE_INT);
+    }
+  }
+}
+
+/** The numeric settings OLMo's later `TrainConfig` added, outside `model` and `data`. */
+function checkLaterSettings(v: Violations, cfg: TrainConfig): void {
+  v.check("epoch", cfg.epoch, NON_NEGATIVE_INT, true);
+  v.check("save_interval_ephemeral", cfg.save_interval_ephemeral, POSITIVE_INT, true);
+  v.check("gen1_gc_interval", cfg.gen1_gc_interval, POSITIVE_INT, true);
+  v.check("auxiliary_loss_multiplier", cfg.auxiliary_loss_multiplier, NON_NEGATIVE, true);
+  v.check("extra_steps_after_cancel", cfg.extra_steps_after_cancel, NON_NEGATIVE_INT);
+  v.check("stop_after", cfg.stop_after, POSITIVE_INT, true);
+  cfg.module_outputs_save_steps?.forEach((step, i) =>
+    v.check(`module_outputs_save_steps[${i}]`, step, NON_NEGATIVE_INT)
+  );
+  v.check(
+    "fsdp.hybrid_sharding_num_model_replicas",
+    cfg.fsdp.hybrid_sharding_num_model_replicas,
+    POSITIVE_INT,
+    true,
+  );
+  v.check("optimizer.eps", cfg.optimizer.eps, POSITIVE);
+  const s = cfg.scheduler;
+  v.check("scheduler.grad_clip_warmup_steps", s.grad_clip_warmup_steps, NON_NEGATIVE, true);
+  v.check("scheduler.grad_clip_warmup_factor", s.grad_clip_warmup_factor, POSITIVE, true);
+  v.check("scheduler.warmup_min_lr", s.warmup_min_lr, NON_NEGATIVE, true);
 }
 
 function checkModel(v: Violations, m: TrainConfig["model"]): void {
@@ -118,6 +149,15 @@ function checkModel(v: Violations, m: TrainConfig["model"]): void {
   v.check("model.alibi_bias_max", m.alibi_bias_max, POSITIVE);
   v.check("model.init_std", m.init_std, POSITIVE);
   v.check("model.init_cutoff_factor", m.init_cutoff_factor, POSITIVE, true);
+  v.check("model.n_kv_heads", m.n_kv_heads, POSITIVE_INT, true);
+  v.check("model.clip_qkv", m.clip_qkv, POSITIVE, true);
+  v.check("model.rope_theta", m.rope_theta, POSITIVE);
+  v.check("model.layer_norm_eps", m.layer_norm_eps, POSITIVE);
+  v.check("model.emb_init_std", m.emb_init_std, POSITIVE, true);
+  const kv = m.n_kv_heads;
+  if (POSITIVE_INT.ok(m.n_heads) && POSITIVE_INT.ok(kv) && m.n_heads % (kv as number) !== 0) {
+    v.add("model.n_kv_heads", `must divide model.n_heads (${m.n_heads}), got ${kv}`);
+  }
   if (
     POSITIVE_INT.ok(m.d_model) && POSITIVE_INT.ok(m.n_heads) && m.d_model % m.n_heads !== 0
   ) {
@@ -177,7 +217,8 @@ export function trainConfigViolations(
   }
   v.check("remote_save_folder", cfg.remote_save_folder, PATH, true);
   v.check("canceled_check_interval", cfg.canceled_check_interval, POSITIVE_INT);
-  v.check("save_interval", cfg.save_interval, POSITIVE_INT);
+  // null (OLMo later) turns periodic sharded saves off; the message keeps the older wording.
+  if (cfg.save_interval !== null) v.check("save_interval", cfg.save_interval, POSITIVE_INT);
   v.check("save_interval_unsharded", cfg.save_interval_unsharded, POSITIVE_INT, true);
   v.check("save_num_checkpoints_to_keep", cfg.save_num_checkpoints_to_keep, KEEP_COUNT);
   v.check(
@@ -196,6 +237,7 @@ export function trainConfigViolations(
   v.check("time_limit", cfg.time_limit, NON_NEGATIVE, true);
   v.check("early_stopping_factor", cfg.early_stopping_factor, POSITIVE, true);
   v.check("stop_at", cfg.stop_at, POSITIVE_INT, true);
+  checkLaterSettings(v, cfg);
   checkBatchSplit(v, cfg, options.worldSize ?? 1);
 
   checkModel(v, cfg.model);

@@ -6,6 +6,7 @@
  */
 import { ConfigError } from "./errors.ts";
 import { PRECISIONS } from "./enums.ts";
+import { laterSettingsWarnings } from "./later_warnings.ts";
 import { type DataConfig, defaultDataConfig } from "./sections.ts";
 import { defaultFSDPConfig } from "./torch_sections.ts";
 import type { TrainConfig } from "./train_config.ts";
@@ -114,5 +115,6 @@ export function tfjsCompatibilityWarnings(cfg: TrainConfig): string[] {
   if (cfg.new_style_checkpoints !== null) {
     out.push("new_style_checkpoints: deprecated and unused (as in OLMo)");
   }
+  out.push(...laterSettingsWarnings(cfg));
   return out;
 }

@@ -23,6 +23,10 @@ export const SCHEDULER_TYPES = [
   "linear_with_warmup",
   "inverse_sqrt_with_warmup",
   "max_scheduler",
+  // OLMo later
+  "constant",
+  "cosine_linear_envelope",
+  "constant_with_warmup",
 ] as const;
 /** Learning-rate schedule (`scheduler.name`). */
 export type SchedulerType = typeof SCHEDULER_TYPES[number];
@@ -49,6 +53,11 @@ export const FSDP_WRAP_STRATEGIES = [
   "by_block_group",
   "by_block_group_and_size",
   "size_based",
+  // OLMo later
+  "one_in_two",
+  "one_in_three",
+  "one_in_four",
+  "one_in_five",
 ] as const;
 /** FSDP auto-wrap policy (`fsdp.wrapping_strategy`); accepted and unused here. */
 export type FSDPWrapStrategy = typeof FSDP_WRAP_STRATEGIES[number];
@@ -64,7 +73,12 @@ export const CHECKPOINT_TYPES = ["sharded", "unsharded"] as const;
 export type CheckpointType = typeof CHECKPOINT_TYPES[number];
 
 /** Every `ShardedCheckpointerType`. */
-export const SHARDED_CHECKPOINTER_TYPES = ["torch_new", "torch_legacy", "local"] as const;
+export const SHARDED_CHECKPOINTER_TYPES = [
+  "torch_new",
+  "torch_legacy",
+  "local",
+  "olmo_core", // OLMo later
+] as const;
 /**
  * OLMo's sharded checkpoint formats (`sharded_checkpointer`). olmo-ts accepts every value so
  * OLMo configs load, but writes and reads its own sharded format (one file per rank) for all.
@@ -78,6 +92,10 @@ export const ACTIVATION_CHECKPOINTING_STRATEGIES = [
   "one_in_three",
   "one_in_four",
   "fine_grained",
+  // OLMo later
+  "one_in_eight",
+  "two_in_three",
+  "three_in_four",
 ] as const;
 /** Which blocks recompute activations in the backward pass; accepted and unused here. */
 export type ActivationCheckpointingStrategy = typeof ACTIVATION_CHECKPOINTING_STRATEGIES[number];
@@ -92,6 +110,21 @@ export const SHARDING_STRATEGIES = [
 ] as const;
 /** torch's FSDP `ShardingStrategy`, by name (`fsdp.sharding_strategy`); accepted and unused here. */
 export type ShardingStrategy = typeof SHARDING_STRATEGIES[number];
+
+/** Every `DistributedStrategy` (OLMo later). */
+export const DISTRIBUTED_STRATEGIES = ["ddp", "fsdp", "single"] as const;
+/** OLMo later: how training is distributed (`distributed_strategy`); olmo-ts has its own. */
+export type DistributedStrategy = typeof DISTRIBUTED_STRATEGIES[number];
+
+/** Every `DDPGradSyncMode` (OLMo later). */
+export const DDP_GRAD_SYNC_MODES = ["batch", "micro_batch"] as const;
+/** OLMo later: when DDP syncs gradients (`ddp.grad_sync_mode`); accepted and unused here. */
+export type DDPGradSyncMode = typeof DDP_GRAD_SYNC_MODES[number];
+
+/** Every `SchedulerUnits` (OLMo later). */
+export const SCHEDULER_UNITS = ["steps", "tokens"] as const;
+/** OLMo later: what the scheduler's lengths count (`scheduler.units`). */
+export type SchedulerUnits = typeof SCHEDULER_UNITS[number];
 
 /** Every `MemmapDType`. */
 export const MEMMAP_DTYPES = ["uint16", "uint32"] as const;

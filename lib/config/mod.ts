@@ -37,7 +37,12 @@ export {
   defaultTokenizerConfig,
   defaultWandbConfig,
 } from "./sections.ts";
-export type { CompilerConfig, FSDPConfig } from "./torch_sections.ts";
+export type { CompilerConfig, DDPConfig, FSDPConfig, SingleGPUConfig } from "./torch_sections.ts";
+export type {
+  CustomDatasetCollatorConfig,
+  CustomDatasetConfig,
+  InstanceFilterConfig,
+} from "./dataset_sections.ts";
 export { defaultCompilerConfig, defaultFSDPConfig } from "./torch_sections.ts";
 export type { TrainConfig } from "./train_config.ts";
 export { defaultTrainConfig } from "./train_config.ts";

@@ -48,6 +48,18 @@ export type InitFnType = typeof INIT_FN_TYPES[number];
 export const MODEL_CONFIG_FIELDS = {
   d_model: { ...INT, default: 768, doc: "Hidden size. Must be divisible by `n_heads`." },
   n_heads: { ...INT, default: 12, doc: "Attention heads." },
+  n_kv_heads: {
+    ...NULL_INT,
+    default: null,
+    doc: "OLMo later: key/value heads (grouped-query attention); must divide `n_heads`. null " +
+      "means `multi_query_attention` decides (1 head if true, else `n_heads`).",
+  },
+  clip_qkv: {
+    ...NULL_FLOAT,
+    default: null,
+    doc: "OLMo later: clamp q, k and v to ±clip_qkv after their projection (the gradient is zero " +
+      "where a value was clamped).",
+  },
   n_layers: { ...INT, default: 12, doc: "Transformer blocks." },
   mlp_ratio: {
     ...INT,
@@ -93,6 +105,11 @@ export const MODEL_CONFIG_FIELDS = {
     default: true,
     doc: "Apply RoPE in float32. Everything here computes in float32, so this changes nothing.",
   },
+  rope_theta: {
+    ...FLOAT,
+    default: 10_000,
+    doc: "OLMo later: RoPE base, `inv_freq[i] = 1 / rope_theta^(2i/hd)`.",
+  },
   flash_attention: {
     ...BOOL,
     default: false,
@@ -104,9 +121,11 @@ export const MODEL_CONFIG_FIELDS = {
     doc: "Dropout on attention probabilities, training only.",
   },
   multi_query_attention: {
-    ...BOOL,
+    ...NULL_BOOL,
     default: false,
-    doc: "One key/value head shared by all query heads.",
+    doc: "One key/value head shared by all query heads. OLMo later writes null (defer to " +
+      "`n_kv_heads`); true with an `n_kv_heads` other than 1 is an error. false (OLMo's old " +
+      "default, kept so old configs load unchanged) also defers to `n_kv_heads`.",
   },
   attention_layer_norm: {
     ...BOOL,
@@ -123,6 +142,11 @@ export const MODEL_CONFIG_FIELDS = {
     default: 0.1,
     doc: "Dropout after the embeddings, training only.",
   },
+  embedding_layer_norm: {
+    ...BOOL,
+    default: false,
+    doc: "OLMo later: a LayerNorm (`transformer.emb_norm`) on the token embeddings.",
+  },
   layer_norm_type: {
     kind: "enum",
     name: "LayerNormType",
@@ -134,6 +158,11 @@ export const MODEL_CONFIG_FIELDS = {
     ...BOOL,
     default: true,
     doc: "Affine weight (and bias) on all LayerNorms except QK-norm.",
+  },
+  layer_norm_eps: {
+    ...FLOAT,
+    default: 1e-5,
+    doc: "OLMo later: epsilon of every LayerNorm / RMSNorm.",
   },
   attention_layer_norm_with_affine: {
     ...BOOL,
@@ -203,6 +232,22 @@ export const MODEL_CONFIG_FIELDS = {
     default: null,
     doc:
       "Copied from `TrainConfig.precision` at start-up; the model computes in float32 regardless.",
+  },
+  scale_emb_init: {
+    ...BOOL,
+    default: false,
+    doc: "OLMo later: under `full_megatron`, scale the `wte` init std by `sqrt(d_model)`.",
+  },
+  emb_init_std: {
+    ...NULL_FLOAT,
+    default: null,
+    doc: "OLMo later: std of the `wte` init (overrides the init_fn's choice).",
+  },
+  norm_after: {
+    ...BOOL,
+    default: false,
+    doc: "OLMo later (the OLMo 2 block): apply `attn_norm` / `ff_norm` to the attention and MLP " +
+      "outputs before the residual add instead of to their inputs.",
   },
 } as const;
 

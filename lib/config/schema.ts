@@ -34,6 +34,8 @@ export type FieldSchema =
   }
   /** `max_duration`: a number of steps or a duration string (`"2e9T"`). */
   | { readonly kind: "duration" }
+  /** Any YAML value, kept as is (OLMo's `Dict[str, Any]` arguments). */
+  | { readonly kind: "any" }
   | { readonly kind: "list"; readonly item: FieldSchema; readonly nullable?: boolean }
   | { readonly kind: "tuple"; readonly items: readonly FieldSchema[]; readonly nullable?: boolean }
   | { readonly kind: "dict"; readonly value: FieldSchema; readonly nullable?: boolean }
@@ -79,6 +81,7 @@ type BaseValueOf<V> = V extends { kind: "int" | "float" } ? number
   : V extends { kind: "str" } ? string
   : V extends { kind: "enum"; values: readonly (infer E)[] } ? E
   : V extends { kind: "duration" } ? number | string
+  : V extends { kind: "any" } ? unknown
   : V extends { kind: "list"; item: infer I } ? ValueOf<I>[]
   : V extends { kind: "tuple"; items: infer T extends readonly unknown[] }
     ? { -readonly [N in keyof T]: ValueOf<T[N]> }
@@ -107,6 +110,8 @@ export const BOOL = { kind: "bool" } as const;
 export const STR = { kind: "str" } as const;
 /** `max_duration`: a number of steps or a duration string (`"2e9T"`). */
 export const DURATION = { kind: "duration" } as const;
+/** Any value (OLMo's `Any`), kept as is. */
+export const ANY = { kind: "any" } as const;
 /** A nullable integer. */
 export const NULL_INT = { kind: "int", nullable: true } as const;
 /** A nullable number. */
@@ -181,5 +186,7 @@ export function describeField(field: FieldSchema): string {
         return field.kind;
     }
   })();
-  return field.kind !== "duration" && field.nullable ? `${base} | null` : base;
+  return field.kind !== "duration" && field.kind !== "any" && field.nullable
+    ? `${base} | null`
+    : base;
 }

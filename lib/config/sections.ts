@@ -1,6 +1,7 @@
 /**
  * The nested sections of `TrainConfig` other than `model` and the PyTorch-only ones
- * (`torch_sections.ts`): optimizer, scheduler, data, evaluators, tokenizer, W&B and speed monitor. Field names, types and defaults
+ * (`torch_sections.ts`; `data`'s sub-sections are in `dataset_sections.ts`): optimizer, scheduler,
+ * data, evaluators, tokenizer, W&B and speed monitor. Field names, types and defaults
  * are OLMo's (`olmo/config.py`), so OLMo's YAML files load unchanged. Each field is declared once
  * in its section's schema; the section's type and defaults are derived from it. Fields that have
  * no meaning on TensorFlow.js are accepted, kept in saved configs and reported once at start-up
@@ -8,12 +9,14 @@
  *
  * @module
  */
+import { CUSTOM_DATASET_CONFIG_SCHEMA, INSTANCE_FILTER_CONFIG_SCHEMA } from "./dataset_sections.ts";
 import {
   EVALUATOR_TYPES,
   MEMMAP_DTYPES,
   OPTIMIZER_TYPES,
   PADDING_DIRECTIONS,
   SCHEDULER_TYPES,
+  SCHEDULER_UNITS,
   TRUNCATION_DIRECTIONS,
 } from "./enums.ts";
 import {
@@ -55,11 +58,18 @@ export const OPTIMIZER_CONFIG_FIELDS = {
     default: [0.9, 0.95],
     doc: "`(beta1, beta2)`; always two numbers.",
   },
+  eps: { ...FLOAT, default: 1e-5, doc: "OLMo later: AdamW's denominator epsilon. LionW has none." },
   no_decay_norm_and_bias: {
     ...NULL_BOOL,
     default: null,
     doc: "Deprecated. When not null, `deriveTrainConfig` sets " +
       "`decay_norm_and_bias = decay_embeddings = !no_decay_norm_and_bias` and clears it.",
+  },
+  selective_updates: {
+    ...BOOL,
+    default: false,
+    doc: "OLMo later: skip updates of parameters whose gradient is all zero; not implemented " +
+      "(warned).",
   },
   decay_norm_and_bias: {
     ...BOOL,
@@ -76,6 +86,11 @@ export const OPTIMIZER_CONFIG_FIELDS = {
     default: null,
     doc: "Interval of the per-parameter `optim/*` metrics (W&B only); null means " +
       "`wandb.log_interval`, otherwise `max(this, wandb.log_interval)`.",
+  },
+  record_update_metrics: {
+    ...BOOL,
+    default: false,
+    doc: "OLMo later: log update-size metrics; not implemented (warned).",
   },
 } as const;
 
@@ -104,6 +119,14 @@ export const SCHEDULER_CONFIG_FIELDS = {
     default: "cosine_with_warmup",
     doc: "Schedule shape (OLMo `olmo/optim.py` schedulers).",
   },
+  units: {
+    kind: "enum",
+    name: "SchedulerUnits",
+    values: SCHEDULER_UNITS,
+    default: "steps",
+    doc: "OLMo later: what `t_warmup` and `t_max` count: `steps`, or `tokens` (the schedule then " +
+      "runs on tokens seen over the token budget of `max_duration`).",
+  },
   t_warmup: { ...INT, default: 100, doc: "Linear warmup steps, from `alpha_f * lr` up to `lr`." },
   t_max: {
     ...NULL_INT,
@@ -111,6 +134,22 @@ export const SCHEDULER_CONFIG_FIELDS = {
     doc: "Step where the decay ends; null means the run length (`max_duration` in steps).",
   },
   alpha_f: { ...FLOAT, default: 0.1, doc: "Final learning rate is `alpha_f * learning_rate`." },
+  grad_clip_warmup_steps: {
+    ...NULL_FLOAT,
+    default: null,
+    doc: "OLMo later: steps (tokens with `units: tokens`) during which the clipping thresholds " +
+      "are multiplied by `grad_clip_warmup_factor`.",
+  },
+  grad_clip_warmup_factor: {
+    ...NULL_FLOAT,
+    default: null,
+    doc: "OLMo later: the factor of `max_grad_norm` / `max_grad_norm_ratio` during that warmup.",
+  },
+  warmup_min_lr: {
+    ...NULL_FLOAT,
+    default: null,
+    doc: "OLMo later: the LR warmups start from; null means 10% of `learning_rate`.",
+  },
 } as const;
 
 /** Schema of `scheduler`. */
@@ -131,6 +170,14 @@ export const DATA_CONFIG_FIELDS = {
     default: null,
     doc: "Token `.npy` files, read as one concatenation. Mutually exclusive with `datasets`.",
   },
+  memmap_dtype: {
+    kind: "enum",
+    name: "MemmapDType",
+    values: MEMMAP_DTYPES,
+    default: "uint16",
+    doc: "Element type of the `.npy` token files (OLMo's `np.uint16` by default; OLMo 2's " +
+      "dolma2 tokens are `uint32`).",
+  },
   datasets: {
     kind: "dict",
     value: { kind: "list", item: STR },
@@ -138,12 +185,29 @@ export const DATA_CONFIG_FIELDS = {
     default: null,
     doc: "Label → token files; each instance carries metadata `{label}` (per-label eval metrics).",
   },
+  label_mask_paths: {
+    kind: "list",
+    item: STR,
+    nullable: true,
+    default: null,
+    doc: "OLMo later: boolean label-mask `.npy` files next to `paths`; not implemented (warned).",
+  },
   pad_direction: {
     kind: "enum",
     name: "PaddingDirection",
     values: PADDING_DIRECTIONS,
     default: "right",
     doc: "Side the collator pads short sequences on.",
+  },
+  generate_attention_mask: {
+    ...BOOL,
+    default: false,
+    doc: "OLMo later: build an attention mask in the collator; not implemented (warned).",
+  },
+  generate_doc_lengths: {
+    ...BOOL,
+    default: false,
+    doc: "OLMo later: document lengths for intra-document masking (flash-attn); not here (warned).",
   },
   num_workers: {
     ...INT,
@@ -171,12 +235,24 @@ export const DATA_CONFIG_FIELDS = {
     default: 0,
     doc: "DataLoader worker timeout in seconds; no workers here (warned).",
   },
-  memmap_dtype: {
-    kind: "enum",
-    name: "MemmapDType",
-    values: MEMMAP_DTYPES,
-    default: "uint16",
-    doc: "olmo-ts: element type of the `.npy` token files (OLMo's `np.uint16` by default).",
+  seed: {
+    ...NULL_INT,
+    default: null,
+    doc: "OLMo later: seed of the shuffled data order; null means `TrainConfig.seed`.",
+  },
+  instance_filter: {
+    kind: "object",
+    schema: INSTANCE_FILTER_CONFIG_SCHEMA,
+    nullable: true,
+    default: null,
+    doc: "OLMo later: drop instances with long token repetitions; not implemented (warned).",
+  },
+  custom_dataset: {
+    kind: "object",
+    schema: CUSTOM_DATASET_CONFIG_SCHEMA,
+    nullable: true,
+    default: null,
+    doc: "OLMo later: a Python dataset class; cannot be loaded here (warned).",
   },
 } as const;
 
@@ -310,7 +386,7 @@ export function defaultSchedulerConfig(): SchedulerConfig {
   return SCHEDULER_CONFIG_SCHEMA.defaults();
 }
 
-/** OLMo's `DataConfig()` defaults plus `memmap_dtype: "uint16"`. */
+/** OLMo's `DataConfig()` defaults. */
 export function defaultDataConfig(): DataConfig {
   return DATA_CONFIG_SCHEMA.defaults();
 }

@@ -8,7 +8,11 @@
  */
 import { BACKEND_NAMES } from "../backend/names.ts";
 import { MODEL_CONFIG_SCHEMA } from "./model_config.ts";
-import { ACTIVATION_CHECKPOINTING_STRATEGIES, SHARDED_CHECKPOINTER_TYPES } from "./enums.ts";
+import {
+  ACTIVATION_CHECKPOINTING_STRATEGIES,
+  DISTRIBUTED_STRATEGIES,
+  SHARDED_CHECKPOINTER_TYPES,
+} from "./enums.ts";
 import {
   BOOL,
   type ConfigOf,
@@ -31,7 +35,12 @@ import {
   TOKENIZER_CONFIG_SCHEMA,
   WANDB_CONFIG_SCHEMA,
 } from "./sections.ts";
-import { COMPILER_CONFIG_SCHEMA, FSDP_CONFIG_SCHEMA } from "./torch_sections.ts";
+import {
+  COMPILER_CONFIG_SCHEMA,
+  DDP_CONFIG_SCHEMA,
+  FSDP_CONFIG_SCHEMA,
+  SINGLE_GPU_CONFIG_SCHEMA,
+} from "./torch_sections.ts";
 
 /** `load_path_sharded_checkpointer` and `sharded_checkpointer` share the enum. */
 const SHARDED_CHECKPOINTER = {
@@ -51,6 +60,11 @@ export const TRAIN_CONFIG_FIELDS = {
     ...INT,
     default: 6198,
     doc: "Seeds initialisation, the data shuffle and eval sampling. Must be in [0, 2^32 - 1].",
+  },
+  epoch: {
+    ...NULL_INT,
+    default: null,
+    doc: "OLMo later: the data epoch to start in; only null/0 (the first) is implemented (warned).",
   },
   dry_run: {
     ...BOOL,
@@ -98,11 +112,22 @@ export const TRAIN_CONFIG_FIELDS = {
     default: 50,
     doc: "Steps between checks of the time limit and early stopping.",
   },
-  save_interval: { ...INT, default: 1000, doc: "Sharded checkpoint every N steps." },
+  save_interval: {
+    ...NULL_INT,
+    default: 1000,
+    doc: "Sharded checkpoint every N steps; null (OLMo later) disables periodic sharded saves.",
+  },
   save_interval_unsharded: {
     ...NULL_INT,
     default: null,
     doc: "Unsharded checkpoint every N steps; null disables them, including the final one.",
+  },
+  save_interval_ephemeral: {
+    ...NULL_INT,
+    default: null,
+    doc:
+      "OLMo later: an extra sharded checkpoint every N steps, deleted when the next one (or the " +
+      "next regular sharded checkpoint) is written, for cheap restarts.",
   },
   save_num_checkpoints_to_keep: {
     ...INT,
@@ -135,6 +160,12 @@ export const TRAIN_CONFIG_FIELDS = {
     nullable: true,
     default: null,
     doc: "Sharded format used for loading; null means `sharded_checkpointer`.",
+  },
+  try_load_latest_save: {
+    ...BOOL,
+    default: false,
+    doc: "OLMo later: resume from the newest checkpoint in `save_folder` when there is one (then " +
+      "`restore_dataloader` is forced on and the reset options off); otherwise use `load_path`.",
   },
   reset_optimizer_state: {
     ...BOOL,
@@ -224,6 +255,11 @@ export const TRAIN_CONFIG_FIELDS = {
     doc: "Throughput measurement.",
   },
   console_log_interval: { ...INT, default: 1, doc: "Print metrics every N steps." },
+  gen1_gc_interval: {
+    ...NULL_INT,
+    default: 1,
+    doc: "OLMo later: Python garbage-collector interval; meaningless here (warned when not 1).",
+  },
   compile: {
     kind: "object",
     schema: COMPILER_CONFIG_SCHEMA,
@@ -231,20 +267,52 @@ export const TRAIN_CONFIG_FIELDS = {
     default: null,
     doc: "`torch.compile`; meaningless on TensorFlow.js (warned when set).",
   },
+  distributed_strategy: {
+    kind: "enum",
+    name: "DistributedStrategy",
+    values: DISTRIBUTED_STRATEGIES,
+    nullable: true,
+    default: "fsdp",
+    doc:
+      "OLMo later: `fsdp`, `ddp` or `single`. olmo-ts trains data-parallel over its launcher's " +
+      "ranks whatever the value; a value other than `fsdp` is warned about.",
+  },
   fsdp: {
     kind: "object",
     schema: FSDP_CONFIG_SCHEMA,
     doc: "FSDP options; meaningless on TensorFlow.js (warned when not the defaults).",
   },
+  ddp: {
+    kind: "object",
+    schema: DDP_CONFIG_SCHEMA,
+    nullable: true,
+    default: null,
+    doc: "OLMo later: DDP options; meaningless on TensorFlow.js (warned when set).",
+  },
+  single: {
+    kind: "object",
+    schema: SINGLE_GPU_CONFIG_SCHEMA,
+    doc: "OLMo later: single-device options; olmo-ts uses `backend` (warned when not `auto`).",
+  },
   softmax_auxiliary_loss: {
     ...BOOL,
     default: false,
-    doc: "Add PaLM's z-loss `1e-4 * mean(logsumexp(logits)^2)`.",
+    doc: "Add PaLM's z-loss `auxiliary_loss_multiplier * mean(logsumexp(logits)^2)`.",
+  },
+  auxiliary_loss_multiplier: {
+    ...NULL_FLOAT,
+    default: 1e-4,
+    doc: "OLMo later: the z-loss coefficient (null also means 1e-4).",
   },
   time_limit: {
     ...NULL_FLOAT,
     default: 60 * 60 * 47.5,
     doc: "Wall-clock limit in seconds: save a checkpoint and stop. Default 47.5 h.",
+  },
+  extra_steps_after_cancel: {
+    ...INT,
+    default: 10,
+    doc: "OLMo later: steps still run after a cancel request; olmo-ts stops at once (warned).",
   },
   early_stopping_factor: {
     ...NULL_FLOAT,
@@ -267,6 +335,11 @@ export const TRAIN_CONFIG_FIELDS = {
     doc: "torch profiler in OLMo; ignored here (warned).",
   },
   stop_at: { ...NULL_INT, default: null, doc: "Stop (after a sharded checkpoint) at this step." },
+  stop_after: {
+    ...NULL_INT,
+    default: null,
+    doc: "OLMo later: stop after this many steps of this run: `stop_at = min(stop_at, start + N)`.",
+  },
   activation_checkpointing: {
     kind: "enum",
     name: "ActivationCheckpointingStrategy",
@@ -280,6 +353,18 @@ export const TRAIN_CONFIG_FIELDS = {
     doc:
       "Recompute activations in backward to save memory; meaningless on TensorFlow.js (warned). " +
       "Legacy booleans are accepted: `true` → `whole_layer`, `false` → null.",
+  },
+  fused_loss: {
+    ...NULL_BOOL,
+    default: null,
+    doc: "OLMo later: flash-attn's fused cross-entropy; olmo-ts always fuses its loss (warned).",
+  },
+  module_outputs_save_steps: {
+    kind: "list",
+    item: INT,
+    nullable: true,
+    default: null,
+    doc: "OLMo later: steps at which to save every module's outputs; not implemented (warned).",
   },
   backend: {
     kind: "enum",

@@ -49,6 +49,7 @@ export function validateValue(
   if (field.kind === "enum" && field.aliases) {
     for (const [legacy, current] of field.aliases) if (value === legacy) value = current;
   }
+  if (field.kind === "any") return value;
   if (value === null || value === undefined) {
     if (field.kind !== "duration" && field.nullable) return null;
     return fail(prov, path, `may not be null; expected ${describeField(field)}`);

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { dirname } from "node:path";
 import type { BackendName } from "../backend/init.ts";
 import { resolveResource, ResourceNotFoundError } from "../checkpoint/remote.ts";
+import { hfTransformersFolder } from "../checkpoint/hf_transformers/locate.ts";
 import { RepeatedNGramBlockingConstraint } from "../generate/constraints.ts";
 import { generate, type GenerateOutput } from "../generate/generate.ts";
 import {
@@ -235,7 +236,8 @@ class TokenIdOutput {
 
 /**
  * The tokenizer of a checkpoint folder or URL: its `tokenizer.json` when it has one (downloaded
- * into the cache for URLs), else `tokenizer.identifier` of its `config.yaml`.
+ * into the cache for URLs), else `tokenizer.identifier` of its `config.yaml`. A transformers
+ * OLMo folder (or cached Hub id) uses its own `tokenizer.json`.
  * @throws Error naming the checkpoint, followed by `hint` (default: pointing at `--token-ids`),
  * when there is none usable.
  */
@@ -244,6 +246,9 @@ export async function checkpointTokenizer(
   hint = "To generate without a tokenizer, give the prompt as token ids with --token-ids.",
 ): Promise<Tokenizer> {
   try {
+    if ((await hfTransformersFolder(pathOrUrl)) !== null) {
+      return await Tokenizer.fromCheckpoint(pathOrUrl);
+    }
     const configPath = await resolveResource(pathOrUrl, "config.yaml");
     try {
       await resolveResource(pathOrUrl, "tokenizer.json");

@@ -1,6 +1,6 @@
 /**
- * Multi-head (or multi-query) self-attention with an additive bias, KV cache, QK-norm and RoPE
- * (OLMo `OlmoBlock.attention`).
+ * Multi-head, grouped-query or multi-query self-attention with an additive bias, KV cache,
+ * QK-norm and RoPE (OLMo `OlmoBlock.attention`).
  *
  * @module
  */
@@ -22,7 +22,8 @@ function splitHeads(x: tf.Tensor, heads: number, headDim: number): tf.Tensor4D {
 
 /**
  * Attention of one block, including the `attn_out` projection.
- * `q` is (B, T, d_model); `k`, `v` are (B, T, kv) with kv = hd under MQA, else d_model.
+ * `q` is (B, T, d_model); `k`, `v` are (B, T, kv) with kv = kvHeads · hd. Query head h uses
+ * key/value head `floor(h / (n_heads / kvHeads))` (torch's `repeat_interleave`).
  * Returns the (B, T, d_model) output and, when `useCache`, the block's present (k, v): the
  * past concatenated with the new keys/values **before** RoPE.
  */
@@ -39,8 +40,11 @@ export function attention(
   const [b, t] = q.shape;
   if (config.attention_layer_norm) {
     const type = config.layer_norm_type;
-    q = layerNorm(q, type, p("q_norm.weight") as tf.Tensor1D, p("q_norm.bias") as tf.Tensor1D);
-    k = layerNorm(k, type, p("k_norm.weight") as tf.Tensor1D, p("k_norm.bias") as tf.Tensor1D);
+    const eps = config.layer_norm_eps;
+    const [qw, qb] = [p("q_norm.weight"), p("q_norm.bias")] as (tf.Tensor1D | undefined)[];
+    const [kw, kb] = [p("k_norm.weight"), p("k_norm.bias")] as (tf.Tensor1D | undefined)[];
+    q = layerNorm(q, type, qw, qb, eps); // over the whole d_model
+    k = layerNorm(k, type, kw, kb, eps); // over the whole kv width
   }
   let qh = splitHeads(q, dims.nHeads, dims.headDim); // (B, nh, T, hd)
   let kh = splitHeads(k, dims.kvHeads, dims.headDim); // (B, kvh, T, hd)

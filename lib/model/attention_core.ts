@@ -7,48 +7,52 @@
  * (B, heads, Q, K), plus as many gradients of that size; this op keeps only the probabilities
  * and runs the backward pass as four batched matmuls and one softmax-gradient chain.
  *
- * Multi-query attention (one key/value head) folds the query heads into the rows of a single
- * product, so the key/value gradients sum over heads.
+ * Grouped-query and multi-query attention fold the query heads sharing a key/value head into
+ * the rows of one product, so the key/value gradients sum over those heads.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { leanGradient } from "../util/lean_grad.ts";
 
+/**
+ * Grouped-query attention (and multi-query, one group) folds the query heads of each key/value
+ * head into the rows of one product: q (B, g·r, Q, hd) is viewed as (B·g, r·Q, hd), since query
+ * head h uses key/value head `floor(h / r)` (torch's `repeat_interleave`).
+ */
+function grouped(x: tf.Tensor4D, kvHeads: number): tf.Tensor3D {
+  const [b, nh, rows, cols] = x.shape;
+  return tf.reshape(x, [b * kvHeads, (nh / kvHeads) * rows, cols]);
+}
+
 /** `q @ kᵀ` for q (B, nh, Q, hd) and k (B, kvHeads, K, hd) → (B, nh, Q, K). */
 export function scores(q: tf.Tensor4D, k: tf.Tensor4D): tf.Tensor4D {
-  const [b, nh, ql, hd] = q.shape;
-  const kl = k.shape[2];
-  if (k.shape[1] === nh) return tf.matMul(q, k, false, true);
-  // Multi-query: one key head shared by all query heads; fold the heads into the rows.
-  const s = tf.matMul(tf.reshape(q, [b, nh * ql, hd]), tf.reshape(k, [b, kl, hd]), false, true);
+  const [b, nh, ql] = q.shape;
+  const [, g, kl, hd] = k.shape;
+  if (g === nh) return tf.matMul(q, k, false, true);
+  const s = tf.matMul(grouped(q, g), tf.reshape(k, [b * g, kl, hd]), false, true);
   return tf.reshape(s, [b, nh, ql, kl]);
 }
 
 /** `p @ v` for p (B, nh, Q, K) and v (B, kvHeads, K, hd) → (B, nh, Q, hd). */
 export function weightedValues(p: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
-  const [b, nh, ql, kl] = p.shape;
-  const hd = v.shape[3];
-  if (v.shape[1] === nh) return tf.matMul(p, v);
-  const out = tf.matMul(tf.reshape(p, [b, nh * ql, kl]), tf.reshape(v, [b, kl, hd]));
+  const [b, nh, ql] = p.shape;
+  const [, g, kl, hd] = v.shape;
+  if (g === nh) return tf.matMul(p, v);
+  const out = tf.matMul(grouped(p, g), tf.reshape(v, [b * g, kl, hd]));
   return tf.reshape(out, [b, nh, ql, hd]);
 }
 
 /**
  * `pᵀ @ x` for p (B, nh, Q, K) and x (B, nh, Q, d) → (B, kvHeads, K, d), summing over the
- * query heads when `kvHeads` is 1 (the gradient of a shared key/value head).
+ * query heads of each group when `kvHeads` < nh (the gradient of a shared key/value head).
  */
 function transposedProduct(p: tf.Tensor4D, x: tf.Tensor4D, kvHeads: number): tf.Tensor4D {
-  const [b, nh, ql, kl] = p.shape;
+  const [b, nh, , kl] = p.shape;
   const d = x.shape[3];
   if (kvHeads === nh) return tf.matMul(p, x, true, false);
-  const out = tf.matMul(
-    tf.reshape(p, [b, nh * ql, kl]),
-    tf.reshape(x, [b, nh * ql, d]),
-    true,
-    false,
-  );
-  return tf.reshape(out, [b, 1, kl, d]);
+  const out = tf.matMul(grouped(p, kvHeads), grouped(x, kvHeads), true, false); // (B·g, K, d)
+  return tf.reshape(out, [b, kvHeads, kl, d]);
 }
 
 /**

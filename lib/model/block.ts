@@ -20,7 +20,17 @@ function norm(x: tf.Tensor, p: BlockParams, name: string, ctx: ForwardContext): 
     ctx.config.layer_norm_type,
     p(`${name}.weight`) as tf.Tensor1D | undefined,
     p(`${name}.bias`) as tf.Tensor1D | undefined,
+    ctx.config.layer_norm_eps,
   );
+}
+
+/**
+ * OLMo later's `clip_qkv`: `x.clamp(-c, c)`. Like torch's clamp, the gradient passes where
+ * `-c <= x <= c` and is zero where the value was clamped.
+ */
+function clipQkv(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+  const c = ctx.config.clip_qkv;
+  return c === null ? x : tf.clipByValue(x, -c, c);
 }
 
 function proj(x: tf.Tensor, p: BlockParams, name: string): tf.Tensor {
@@ -36,7 +46,11 @@ function mlpOut(h: tf.Tensor, p: BlockParams, ctx: ForwardContext): tf.Tensor {
  * Runs block `p` on x (B, T, d_model) and returns the new x and, with `useCache`, the block's
  * (k, v) cache entry.
  * - sequential / llama: `h = x + drop(attn(attn_norm(x)))`; `out = h + drop(ff_out(act(ff_proj(ff_norm(h)))))`
+ * - sequential with `norm_after` (OLMo 2): `h = x + drop(attn_norm(attn(x)))`;
+ *   `out = h + drop(ff_norm(ff_out(act(ff_proj(h)))))`
  * - parallel: `q, k, v, ff = split(fused_attn_ff_proj(norm(x)))`; `out = x + drop(ff_out(act(ff))) + drop(att)`
+ *
+ * With `clip_qkv`, the fused q/k/v projection (sequential) or each of q, k, v (llama) is clamped.
  */
 export function blockForward(
   x: tf.Tensor,
@@ -54,17 +68,20 @@ export function blockForward(
     const out = leanAdd(leanAdd(x, drop(mlpOut(ff, p, ctx))), drop(att));
     return { x: out, present };
   }
-  const h = norm(x, p, "attn_norm", ctx);
+  const after = config.norm_after;
+  const h = after ? x : norm(x, p, "attn_norm", ctx);
   let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
   if (config.block_type === "llama") {
-    q = proj(h, p, "q_proj");
-    k = proj(h, p, "k_proj");
-    v = proj(h, p, "v_proj");
+    q = clipQkv(proj(h, p, "q_proj"), ctx);
+    k = clipQkv(proj(h, p, "k_proj"), ctx);
+    v = clipQkv(proj(h, p, "v_proj"), ctx);
   } else {
-    [q, k, v] = tf.split(proj(h, p, "att_proj"), [dims.d, dims.kvDim, dims.kvDim], -1);
+    const qkv = clipQkv(proj(h, p, "att_proj"), ctx); // (B, T, d + 2·kv)
+    [q, k, v] = tf.split(qkv, [dims.d, dims.kvDim, dims.kvDim], -1);
   }
   const { att, present } = attention(q, k, v, p, layerPast, useCache, ctx);
-  const afterAttn = leanAdd(x, drop(att));
-  const ff = proj(norm(afterAttn, p, "ff_norm", ctx), p, "ff_proj");
-  return { x: leanAdd(afterAttn, drop(mlpOut(ff, p, ctx))), present };
+  const afterAttn = leanAdd(x, drop(after ? norm(att, p, "attn_norm", ctx) : att));
+  const ffIn = after ? afterAttn : norm(afterAttn, p, "ff_norm", ctx);
+  const ff = mlpOut(proj(ffIn, p, "ff_proj"), p, ctx);
+  return { x: leanAdd(afterAttn, drop(after ? norm(ff, p, "ff_norm", ctx) : ff)), present };
 }

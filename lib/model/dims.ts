@@ -20,9 +20,9 @@ export interface ModelDims {
   nHeads: number;
   /** Head size `d_model / n_heads`. */
   headDim: number;
-  /** Key/value heads: 1 with multi-query attention, else `n_heads`. */
+  /** Key/value heads (`effectiveKvHeads`): 1 under MQA, `n_kv_heads` under GQA, else `n_heads`. */
   kvHeads: number;
-  /** Width of k and v: `headDim` with MQA, else `d_model`. */
+  /** Width of k and v: `kvHeads · headDim`. */
   kvDim: number;
   /** MLP hidden size H (`mlp_hidden_size ?? mlp_ratio * d_model`), the width of `ff_proj`. */
   hidden: number;
@@ -95,8 +95,10 @@ export function validateModelConfig(config: ModelConfig): void {
       "rope",
       "rope_full_precision",
       "flash_attention",
-      "multi_query_attention",
       "attention_layer_norm",
+      "embedding_layer_norm",
+      "scale_emb_init",
+      "norm_after",
       "layer_norm_with_affine",
       "attention_layer_norm_with_affine",
       "include_bias",
@@ -110,6 +112,29 @@ export function validateModelConfig(config: ModelConfig): void {
   checkEnum(config, "init_fn", INIT_FN_TYPES);
   for (const f of ["attention_dropout", "residual_dropout", "embedding_dropout"] as const) {
     checkProbability(config, f);
+  }
+  if (config.multi_query_attention !== null && typeof config.multi_query_attention !== "boolean") {
+    fail(
+      "multi_query_attention",
+      `must be true, false or null, got ${config.multi_query_attention}`,
+    );
+  }
+  if (config.n_kv_heads !== null) checkPositiveInt(config, "n_kv_heads");
+  const kvHeads = effectiveKvHeads(config);
+  if (config.n_heads % kvHeads !== 0) {
+    fail("n_kv_heads", `(${kvHeads}) must divide n_heads (${config.n_heads})`);
+  }
+  for (const f of ["clip_qkv", "emb_init_std"] as const) {
+    const v = config[f];
+    if (v !== null && (typeof v !== "number" || !(v > 0) || !Number.isFinite(v))) {
+      fail(f, `must be null or a finite number > 0, got ${JSON.stringify(v)}`);
+    }
+  }
+  for (const f of ["layer_norm_eps", "rope_theta"] as const) {
+    const v = config[f];
+    if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) {
+      fail(f, `must be a finite number > 0, got ${JSON.stringify(v)}`);
+    }
   }
   if (config.bias_for_layer_norm !== null && typeof config.bias_for_layer_norm !== "boolean") {
     fail("bias_for_layer_norm", `must be true, false or null, got ${config.bias_for_layer_norm}`);
@@ -178,6 +203,9 @@ export function validateModelConfig(config: ModelConfig): void {
       `gives an odd MLP hidden size ${hidden}; swiglu splits it in two halves`,
     );
   }
+  if (config.norm_after && config.block_type !== "sequential") {
+    fail("norm_after", `is only defined for the sequential block, not ${config.block_type}`);
+  }
   if (config.init_fn === "full_megatron" && config.block_type === "llama") {
     fail(
       "init_fn",
@@ -185,6 +213,25 @@ export function validateModelConfig(config: ModelConfig): void {
         "(OLMo raises RuntimeError)",
     );
   }
+}
+
+/**
+ * OLMo later's `effective_n_kv_heads`: `n_kv_heads`, or from `multi_query_attention` (1 head if
+ * true, else `n_heads`) when it is null. `multi_query_attention: true` with another `n_kv_heads`
+ * is an error, as in OLMo; `false` (OLMo's old default) defers to `n_kv_heads`, where OLMo later
+ * would also reject an `n_kv_heads` other than `n_heads`.
+ */
+export function effectiveKvHeads(
+  config: Pick<ModelConfig, "n_heads" | "n_kv_heads" | "multi_query_attention">,
+): number {
+  const fromMqa = config.multi_query_attention ? 1 : config.n_heads;
+  if (config.n_kv_heads === null) return fromMqa;
+  if (config.multi_query_attention !== true || config.n_kv_heads === 1) return config.n_kv_heads;
+  return fail(
+    "n_kv_heads",
+    `(${config.n_kv_heads}) contradicts multi_query_attention ` +
+      `(${config.multi_query_attention}); set one of them (the other to null)`,
+  );
 }
 
 /** Derived sizes of a (valid) config. */
@@ -196,8 +243,8 @@ export function modelDims(config: ModelConfig): ModelDims {
     d: config.d_model,
     nHeads: config.n_heads,
     headDim,
-    kvHeads: config.multi_query_attention ? 1 : config.n_heads,
-    kvDim: config.multi_query_attention ? headDim : config.d_model,
+    kvHeads: effectiveKvHeads(config),
+    kvDim: effectiveKvHeads(config) * headDim,
     hidden,
     actOut: config.activation_type === "swiglu" ? hidden / 2 : hidden,
     embeddingSize: config.embedding_size ?? config.vocab_size,

@@ -27,11 +27,23 @@ export interface WeightDistribution {
  * - fan_in: `std_factor/sqrt(d)`;
  * - full_megatron: init_std (in, emb), `init_std/sqrt(2·n_layers)` (out), `d_model^-0.5`
  *   (final_out), truncated at ±(init_cutoff_factor ?? 3)·std.
+ *
+ * OLMo later: `emb_init_std` sets the `wte` std under normal, mitchell and full_megatron, and
+ * `scale_emb_init` multiplies the full_megatron `wte` std by `sqrt(d_model)`.
  */
 export function weightDistribution(config: ModelConfig, spec: ParamSpec): WeightDistribution {
   const init = spec.init;
   if (init.kind !== "weight") {
     throw new Error(`weightDistribution: ${spec.name} is not a randomly initialised weight`);
+  }
+  if (spec.name === "transformer.wte.weight") {
+    const std = tokenEmbeddingStd(config);
+    if (std !== null) {
+      const factor = config.init_fn === "normal" ? config.init_cutoff_factor : (
+        config.init_cutoff_factor ?? 3
+      );
+      return { std, cutoff: factor === null ? null : factor * std, divisor: 1 };
+    }
   }
   switch (config.init_fn) {
     case "normal": {
@@ -72,6 +84,17 @@ export function weightDistribution(config: ModelConfig, spec: ParamSpec): Weight
     default:
       throw new Error(`model config: unknown init_fn ${JSON.stringify(config.init_fn)}`);
   }
+}
+
+/** The `wte` std set by `emb_init_std` / `scale_emb_init`, or null where they change nothing. */
+function tokenEmbeddingStd(config: ModelConfig): number | null {
+  const fn = config.init_fn;
+  if (fn !== "normal" && fn !== "mitchell" && fn !== "full_megatron") return null;
+  if (config.emb_init_std !== null) return config.emb_init_std;
+  if (fn === "full_megatron" && config.scale_emb_init) {
+    return config.init_std * Math.sqrt(config.d_model);
+  }
+  return null;
 }
 
 /** Draws the initial value of one parameter (LayerNorm weights 1, biases 0, weights random). */

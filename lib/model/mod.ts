@@ -7,7 +7,7 @@
  */
 export { Olmo } from "./olmo.ts";
 export type { ForwardOptions, KeyValue, OlmoOptions, OlmoOutput, OutputHead } from "./types.ts";
-export { modelDims, validateModelConfig } from "./dims.ts";
+export { effectiveKvHeads, modelDims, validateModelConfig } from "./dims.ts";
 export type { ModelDims } from "./dims.ts";
 export { blockPrefix, countParams, isEmbeddingParam, parameterSpecs } from "./params.ts";
 export type { InitModuleType, ParamInit, ParamSpec } from "./params.ts";

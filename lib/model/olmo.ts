@@ -119,6 +119,15 @@ export class Olmo {
     const useCache = opts.useCache ?? false;
     const result = tf.tidy(() => {
       let x = embedding(this.#param("transformer.wte.weight") as tf.Tensor2D, inputIds); // (B, S, C)
+      if (config.embedding_layer_norm) {
+        x = layerNorm(
+          x,
+          config.layer_norm_type,
+          this.params.get("transformer.emb_norm.weight") as tf.Tensor1D | undefined,
+          this.params.get("transformer.emb_norm.bias") as tf.Tensor1D | undefined,
+          config.layer_norm_eps,
+        );
+      }
       if (dims.absolutePositions) {
         const pos = tf.range(pastLength, keyLen, 1, "int32");
         x = leanAdd(x, embedding(this.#param("transformer.wpe.weight") as tf.Tensor2D, pos));
@@ -141,7 +150,7 @@ export class Olmo {
           training && rate > 0 ? tf.dropout(t, rate, undefined, this.#dropoutRng.nextSeed()) : t,
       };
       if (config.rope) {
-        const k = ropeAngles(dims.headDim, 0, keyLen);
+        const k = ropeAngles(dims.headDim, 0, keyLen, config.rope_theta);
         ctx.rope = {
           kSin: k.sin,
           kCos: k.cos,
@@ -172,6 +181,7 @@ export class Olmo {
         config.layer_norm_type,
         this.params.get("transformer.ln_f.weight") as tf.Tensor1D | undefined,
         this.params.get("transformer.ln_f.bias") as tf.Tensor1D | undefined,
+        config.layer_norm_eps,
       );
       return { hidden: x, presents };
     });

@@ -67,7 +67,7 @@ function weight(
 
 /**
  * Every parameter of the model in OLMo's `named_parameters()` order: `wte, ln_f, blocks…, wpe,
- * ff_out`; inside a block `[k_norm, q_norm,] attn_out, ff_out`, then `attn_norm, ff_norm,
+ * ff_out, emb_norm`; inside a block `[k_norm, q_norm,] attn_out, ff_out`, then `attn_norm, ff_norm,
  * att_proj, ff_proj` (sequential), `norm, fused_attn_ff_proj` (parallel) or `attn_norm, ff_norm,
  * q_proj, k_proj, v_proj, ff_proj` (llama). Weights come before biases.
  */
@@ -130,6 +130,7 @@ export function parameterSpecs(config: ModelConfig): ParamSpec[] {
   if (!config.weight_tying) {
     linear("transformer.ff_out", embeddingSize, d, weight(d, null, "final_out"));
   }
+  if (config.embedding_layer_norm) norm("transformer.emb_norm", d, dims.lnAffine);
   return specs;
 }
 

@@ -8,18 +8,20 @@ import { leanGradient } from "../util/lean_grad.ts";
 
 /**
  * sin and cos of the rotation angles for positions `start .. start+count-1`, each (count, hd/2):
- * angle[p][i] = p · inv_freq[i] with `inv_freq[i] = 1 / 10000^(2i/hd)`, rounded to float32 at
- * each step as OLMo computes them in float32. (OLMo's tables repeat these halves twice.)
+ * angle[p][i] = p · inv_freq[i] with `inv_freq[i] = 1 / theta^(2i/hd)` (theta: OLMo later's
+ * `rope_theta`, 10000 before), rounded to float32 at each step as OLMo computes them in float32.
+ * (OLMo's tables repeat these halves twice.)
  */
 export function ropeTables(
   headDim: number,
   start: number,
   count: number,
+  theta = 10_000,
 ): { sin: Float32Array; cos: Float32Array } {
   const half = headDim / 2;
   const f = Math.fround;
   const invFreq = new Float32Array(half);
-  for (let i = 0; i < half; i++) invFreq[i] = f(1 / f(Math.pow(10000, f((2 * i) / headDim))));
+  for (let i = 0; i < half; i++) invFreq[i] = f(1 / f(Math.pow(theta, f((2 * i) / headDim))));
   const sin = new Float32Array(count * half);
   const cos = new Float32Array(count * half);
   for (let p = 0; p < count; p++) {
@@ -37,8 +39,9 @@ export function ropeAngles(
   headDim: number,
   start: number,
   count: number,
+  theta = 10_000,
 ): { sin: tf.Tensor2D; cos: tf.Tensor2D } {
-  const { sin, cos } = ropeTables(headDim, start, count);
+  const { sin, cos } = ropeTables(headDim, start, count, theta);
   return {
     sin: tf.tensor2d(sin, [count, headDim / 2]),
     cos: tf.tensor2d(cos, [count, headDim / 2]),

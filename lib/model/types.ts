@@ -6,7 +6,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 
-/** A (key, value) cache entry of one block, each (B, n_heads or 1, S_total, hd); keys un-rotated. */
+/** A (key, value) cache entry of one block, each (B, kv heads, S_total, hd); keys un-rotated. */
 export type KeyValue = [tf.Tensor4D, tf.Tensor4D];
 
 /** Construction options. */
@@ -47,6 +47,6 @@ export interface OutputHead {
 export interface OlmoOutput {
   /** (B, S or 1, embedding_size) unnormalised next-token scores. */
   logits: tf.Tensor3D;
-  /** Per layer (k, v), each (B, n_heads or 1, S_total, hd), or null without `useCache`. */
+  /** Per layer (k, v), each (B, kv heads, S_total, hd), or null without `useCache`. */
   attnKeyValues: KeyValue[] | null;
 }

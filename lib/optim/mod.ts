@@ -47,8 +47,12 @@ export type { Scheduler } from "./scheduler.ts";
 export {
   BoltOnWarmupScheduler,
   buildScheduler,
+  ConstantWithWarmup,
+  CosLinearEnvelope,
   CosWithWarmup,
   InvSqrtWithWarmup,
   LinearWithWarmup,
   MaxScheduler,
 } from "./scheduler.ts";
+export type { ClipWarmupSettings } from "./clip_warmup.ts";
+export { applyClipWarmup, clipThresholdAt } from "./clip_warmup.ts";

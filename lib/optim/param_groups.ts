@@ -143,7 +143,7 @@ export function buildParamGroups(
     initial_lr: optimizer.learning_rate,
     weight_decay,
     betas: [betas[0], betas[1]],
-    ...(kind === "adamw" ? { eps: ADAMW_EPS } : {}),
+    ...(kind === "adamw" ? { eps: optimizer.eps ?? ADAMW_EPS } : {}),
     max_grad_norm: options.max_grad_norm ?? null,
     max_grad_norm_ratio: options.max_grad_norm_ratio ?? null,
     sharded: options.sharded ?? false,

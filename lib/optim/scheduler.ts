@@ -1,7 +1,8 @@
 /**
  * Learning-rate schedulers, exactly OLMo's (`olmo/optim.py`, spec §4.4). Every warmup starts at
- * 10% of the LR: `warm(s) = lr·(0.1 + 0.9·min(s, w)/w)`. `step` is the 1-based global step and
- * `maxSteps` is `max_duration`.
+ * 10% of the LR: `warm(s) = lr·(0.1 + 0.9·min(s, w)/w)`, or (OLMo later) at `warmup_min_lr`:
+ * `m + (lr − m)·min(s, w)/w`. `step` is the 1-based global step and `maxSteps` is
+ * `max_duration` (with OLMo later's `units: tokens`, tokens seen and the token budget).
  *
  * @module
  */
@@ -14,9 +15,20 @@ export interface Scheduler {
   getLr(initialLr: number, step: number, maxSteps: number): number;
 }
 
-/** OLMo's linear warmup from 10% of the LR. */
-function linearWarmup(initialLr: number, step: number, warmupSteps: number): number {
-  return initialLr * (0.1 + (0.9 * Math.min(step, warmupSteps)) / warmupSteps);
+/** OLMo's linear warmup from 10% of the LR, or from `minLr` (`warmup_min_lr`) when set. */
+function linearWarmup(
+  initialLr: number,
+  step: number,
+  warmupSteps: number,
+  minLr: number | null,
+): number {
+  if (minLr === null) return initialLr * (0.1 + (0.9 * Math.min(step, warmupSteps)) / warmupSteps);
+  if (!(minLr >= 0 && minLr < initialLr)) {
+    throw new Error(
+      `scheduler.warmup_min_lr (${minLr}) must be in [0, learning_rate ${initialLr})`,
+    );
+  }
+  return minLr + ((initialLr - minLr) * Math.min(step, warmupSteps)) / warmupSteps;
 }
 
 /**
@@ -29,12 +41,15 @@ abstract class DecayWithWarmup implements Scheduler {
     readonly warmupSteps: number,
     readonly alphaF = 0.1,
     readonly tMax: number | null = null,
+    readonly warmupMinLr: number | null = null,
   ) {}
   /** See `Scheduler.getLr`. */
   getLr(initialLr: number, step: number, maxSteps: number): number {
     const end = this.tMax ?? maxSteps;
     const etaMin = initialLr * this.alphaF;
-    if (step < this.warmupSteps) return linearWarmup(initialLr, step, this.warmupSteps);
+    if (step < this.warmupSteps) {
+      return linearWarmup(initialLr, step, this.warmupSteps, this.warmupMinLr);
+    }
     if (step >= end) return etaMin;
     return this.decay(initialLr, etaMin, step - this.warmupSteps, end - this.warmupSteps);
   }
@@ -58,13 +73,40 @@ export class LinearWithWarmup extends DecayWithWarmup {
   }
 }
 
-/** `lr·sqrt(w / max(w, step))` after warmup. */
-export class InvSqrtWithWarmup implements Scheduler {
-  /** Warmup steps. */
-  constructor(readonly warmupSteps: number) {}
+/**
+ * OLMo later's `cosine_linear_envelope`: after warmup, `eta_min + (1 − s/span)·cos_part` where
+ * `cos_part` is the cosine decay's `(lr − eta_min)(1 + cos(π·s/span))/2`; useful for annealing.
+ */
+export class CosLinearEnvelope extends DecayWithWarmup {
+  /** The cosine decay times a linear envelope from 1 to 0. */
+  protected decay(initialLr: number, etaMin: number, s: number, span: number): number {
+    const envelope = 1 - s / span;
+    return etaMin + (envelope * (initialLr - etaMin) * (1 + Math.cos((Math.PI * s) / span))) / 2;
+  }
+}
+
+/** OLMo later's `constant` (no warmup) and `constant_with_warmup` schedules. */
+export class ConstantWithWarmup implements Scheduler {
+  /** Warmup steps (0 for `constant`) and the warmup's start LR (null: 10% of the LR). */
+  constructor(readonly warmupSteps: number, readonly warmupMinLr: number | null = null) {}
   /** See `Scheduler.getLr`. */
   getLr(initialLr: number, step: number, _maxSteps: number): number {
-    if (step < this.warmupSteps) return linearWarmup(initialLr, step, this.warmupSteps);
+    if (step < this.warmupSteps) {
+      return linearWarmup(initialLr, step, this.warmupSteps, this.warmupMinLr);
+    }
+    return initialLr;
+  }
+}
+
+/** `lr·sqrt(w / max(w, step))` after warmup. */
+export class InvSqrtWithWarmup implements Scheduler {
+  /** Warmup steps and the warmup's start LR (null: 10% of the LR). */
+  constructor(readonly warmupSteps: number, readonly warmupMinLr: number | null = null) {}
+  /** See `Scheduler.getLr`. */
+  getLr(initialLr: number, step: number, _maxSteps: number): number {
+    if (step < this.warmupSteps) {
+      return linearWarmup(initialLr, step, this.warmupSteps, this.warmupMinLr);
+    }
     return initialLr * Math.sqrt(this.warmupSteps / Math.max(this.warmupSteps, step));
   }
 }
@@ -117,18 +159,25 @@ export function buildScheduler(cfg: SchedulerSettings): Scheduler {
     throw new Error(`scheduler.alpha_f must be a number, got ${JSON.stringify(cfg.alpha_f)}`);
   }
   const tMax = cfg.t_max ?? null;
+  const minLr = cfg.warmup_min_lr ?? null;
   switch (cfg.name) {
     case "cosine_with_warmup":
-      return new CosWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax);
+      return new CosWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax, minLr);
     case "linear_with_warmup":
-      return new LinearWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax);
+      return new LinearWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax, minLr);
     case "inverse_sqrt_with_warmup":
-      return new InvSqrtWithWarmup(cfg.t_warmup);
+      return new InvSqrtWithWarmup(cfg.t_warmup, minLr);
     case "max_scheduler":
       return new MaxScheduler(
-        new CosWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax),
-        new InvSqrtWithWarmup(cfg.t_warmup),
+        new CosWithWarmup(cfg.t_warmup, cfg.alpha_f, tMax, minLr),
+        new InvSqrtWithWarmup(cfg.t_warmup, minLr),
       );
+    case "constant":
+      return new ConstantWithWarmup(0);
+    case "cosine_linear_envelope":
+      return new CosLinearEnvelope(cfg.t_warmup, cfg.alpha_f, tMax, minLr);
+    case "constant_with_warmup":
+      return new ConstantWithWarmup(cfg.t_warmup, minLr);
     default:
       throw new Error(
         `scheduler.name: unknown scheduler ${JSON.stringify(cfg.name)} (expected one of ${

@@ -14,7 +14,10 @@ export type SchedulerName =
   | "cosine_with_warmup"
   | "linear_with_warmup"
   | "inverse_sqrt_with_warmup"
-  | "max_scheduler";
+  | "max_scheduler"
+  | "constant"
+  | "cosine_linear_envelope"
+  | "constant_with_warmup";
 
 /** Every `OptimizerName`, for validation. */
 export const OPTIMIZER_NAMES: readonly OptimizerName[] = ["adamw", "lionw"];
@@ -24,6 +27,10 @@ export const SCHEDULER_NAMES: readonly SchedulerName[] = [
   "linear_with_warmup",
   "inverse_sqrt_with_warmup",
   "max_scheduler",
+  // OLMo later
+  "constant",
+  "cosine_linear_envelope",
+  "constant_with_warmup",
 ];
 
 /** `optimizer.*` fields (OLMo `OptimizerConfig`). */
@@ -36,6 +43,8 @@ export interface OptimizerSettings {
   weight_decay: number;
   /** `(beta1, beta2)`. */
   betas: readonly number[];
+  /** AdamW's denominator epsilon (OLMo later's `optimizer.eps`); 1e-5 when absent. */
+  eps?: number;
   /** Decay LayerNorm weights and all biases too. */
   decay_norm_and_bias?: boolean;
   /** Decay embedding weights too. */
@@ -62,6 +71,8 @@ export interface SchedulerSettings {
   t_max?: number | null;
   /** Final LR as a fraction of the base LR. */
   alpha_f: number;
+  /** OLMo later: the LR warmups start from; null/absent means 10% of the base LR. */
+  warmup_min_lr?: number | null;
 }
 
 /** Validates `optimizer.name`, naming the allowed values when it is wrong. */

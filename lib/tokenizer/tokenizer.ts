@@ -69,11 +69,21 @@ export class Tokenizer extends JsonTokenizer {
   /**
    * OLMo `from_checkpoint`: reads `dir/config.yaml` (`tokenizer` and `model` sections). Uses
    * `dir/tokenizer.json` when present, else `tokenizer.identifier`; checks the vocab size.
+   * A folder in a Hugging Face transformers OLMo layout (or a Hub id in the local Hugging Face
+   * cache) uses its `tokenizer.json` with EOS and pad from its `config.json`.
    */
   static async fromCheckpoint(
     dir: string,
     options: ResolveTokenizerOptions = {},
   ): Promise<Tokenizer> {
+    // Imported lazily so that tokenizer workers do not load the checkpoint stack.
+    const { hfTransformersTokenizerFile } = await import(
+      "../checkpoint/hf_transformers/tokenizer_files.ts"
+    );
+    const hf = await hfTransformersTokenizerFile(dir);
+    if (hf !== null) {
+      return Tokenizer.fromFile(hf.path, { eosTokenId: hf.eosTokenId, padTokenId: hf.padTokenId });
+    }
     const configPath = join(dir, "config.yaml");
     if (!existsSync(configPath)) throw new Error(`tokenizer: ${configPath} does not exist`);
     // Imported lazily so that tokenizer workers do not load the config stack.

@@ -89,7 +89,7 @@ export class LmEvaluator implements InLoopEvaluator {
       ? Object.keys(ec.data.datasets).sort()
       : [ec.label];
     this.#order = new IterableDataset(dataset, {
-      seed: cfg.seed,
+      seed: ec.data.seed ?? cfg.seed, // OLMo later's data.seed, else the run's seed
       shuffle: true,
       dropLast: ec.data.drop_last,
       worldSize: world.size,

@@ -26,6 +26,8 @@ export const DEFAULT_LOGIT_CHUNK_ELEMENTS = 8 * 2 ** 20;
 export interface HeadLossOptions {
   /** Add PaLM's z-loss (`softmax_auxiliary_loss`). */
   zLoss: boolean;
+  /** Its coefficient (`auxiliary_loss_multiplier`); default `Z_LOSS_COEF` (1e-4). */
+  zLossMultiplier?: number;
   /** Multiplier of the loss (1 / number of micro-batches). */
   scale: number;
   /** Logit elements per vocabulary chunk (default {@link DEFAULT_LOGIT_CHUNK_ELEMENTS}). */
@@ -145,6 +147,7 @@ export function headTrainingLoss(
 ): LmLoss {
   const [b, s, d] = hidden.shape;
   const n = b * s;
+  const zCoef = opts.zLossMultiplier ?? Z_LOSS_COEF;
   const vocab = head.weight.shape[0];
   const width = Math.max(1, Math.floor((opts.chunkElements ?? DEFAULT_LOGIT_CHUNK_ELEMENTS) / n));
   const chunks = columnChunks(vocab, width);
@@ -160,7 +163,7 @@ export function headTrainingLoss(
   const coefficients = (lse: tf.Tensor1D, w: tf.Tensor1D, c: tf.Tensor, outer: tf.Tensor) => {
     const ceCoef = tf.mul(tf.div(w, c), outer) as tf.Tensor1D; // (N,)
     const rowCoef = opts.zLoss
-      ? tf.add(ceCoef, tf.mul(tf.mul(lse, (2 * Z_LOSS_COEF) / n), outer)) as tf.Tensor1D
+      ? tf.add(ceCoef, tf.mul(tf.mul(lse, (2 * zCoef) / n), outer)) as tf.Tensor1D
       : ceCoef;
     return { ceCoef, rowCoef };
   };
@@ -207,7 +210,7 @@ export function headTrainingLoss(
     ce = tf.keep(tf.div(tf.sum(tf.mul(nll, flatWeights)), count) as tf.Scalar);
     let total: tf.Tensor = ce;
     if (opts.zLoss) {
-      z = tf.keep(tf.mul(tf.mean(tf.square(lse)), Z_LOSS_COEF) as tf.Scalar);
+      z = tf.keep(tf.mul(tf.mean(tf.square(lse)), zCoef) as tf.Scalar);
       total = tf.add(total, z);
     }
     const value = tf.mul(total, opts.scale) as tf.Scalar;

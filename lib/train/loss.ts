@@ -12,7 +12,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { leanGradient } from "../util/lean_grad.ts";
 
-/** PaLM's z-loss coefficient used by OLMo (`softmax_auxiliary_loss`). */
+/**
+ * PaLM's z-loss coefficient used by OLMo (`softmax_auxiliary_loss`); OLMo later makes it
+ * `auxiliary_loss_multiplier`, with this default.
+ */
 export const Z_LOSS_COEF = 1e-4;
 
 /** Differentiable training loss and its parts (all scalars). */
@@ -21,7 +24,7 @@ export interface LmLoss {
   loss: tf.Scalar;
   /** Token-mean next-token cross-entropy over the labelled positions (unscaled). */
   ce: tf.Scalar;
-  /** `Z_LOSS_COEF * mean(logsumexp(logits)^2)` over all B·S positions (unscaled), or null. */
+  /** `coef * mean(logsumexp(logits)^2)` over all B·S positions (unscaled), or null. */
   z: tf.Scalar | null;
 }
 
@@ -65,10 +68,11 @@ export function lmTrainingLoss(
   logits: tf.Tensor3D, // (B, S, E)
   labels: tf.Tensor2D, // (B, S) int32
   weights: tf.Tensor2D, // (B, S) float32, 0 = ignored
-  opts: { zLoss: boolean; scale: number },
+  opts: { zLoss: boolean; scale: number; zLossMultiplier?: number },
 ): LmLoss {
   const [b, s, e] = logits.shape;
   const n = b * s;
+  const zCoef = opts.zLossMultiplier ?? Z_LOSS_COEF;
   const flatLabels = tf.reshape(labels, [n]) as tf.Tensor1D;
   const flatWeights = tf.reshape(weights, [n]) as tf.Tensor1D;
   const count = tf.maximum(tf.sum(flatWeights), 1); // labelled tokens
@@ -81,7 +85,7 @@ export function lmTrainingLoss(
     ce = tf.keep(tf.div(tf.sum(tf.mul(nll, flatWeights)), count) as tf.Scalar);
     let total: tf.Tensor = ce;
     if (opts.zLoss) {
-      z = tf.keep(tf.mul(tf.mean(tf.square(lse)), Z_LOSS_COEF) as tf.Scalar);
+      z = tf.keep(tf.mul(tf.mean(tf.square(lse)), zCoef) as tf.Scalar);
       total = tf.add(total, z);
     }
     // Tensors used by the gradient must be saved: the forward scope disposes everything else.
@@ -96,7 +100,7 @@ export function lmTrainingLoss(
         const outer = tf.mul(dy, opts.scale); // scalar
         const ceCoef = tf.mul(tf.div(savedWeights, savedCount), outer); // (N,)
         const rowCoef = opts.zLoss // (N,)
-          ? tf.add(ceCoef, tf.mul(tf.mul(lseS, (2 * Z_LOSS_COEF) / n), outer))
+          ? tf.add(ceCoef, tf.mul(tf.mul(lseS, (2 * zCoef) / n), outer))
           : ceCoef;
         const probs = tf.tidy(() => tf.exp(tf.sub(xs, tf.expandDims(lseS, 1)))); // (N, E)
         xs.dispose(); // the saved logits are not needed any more

@@ -33,6 +33,7 @@ import { BoltOnWarmupScheduler, buildScheduler } from "../optim/scheduler.ts";
 import { Tokenizer } from "../tokenizer/tokenizer.ts";
 import { pathExists } from "../util/fs.ts";
 import { buildEvaluators } from "./evaluator.ts";
+import { applyTryLoadLatestSave } from "./latest_save.ts";
 import { consoleLogger, type TrainLogger } from "./log.ts";
 import { MissingDataError, missingDataMessage } from "./missing_data.ts";
 import { resolvePeakFlops } from "./peak_flops.ts";
@@ -116,15 +117,16 @@ async function prepareSaveFolder(cfg: TrainConfig, world: Communicator): Promise
  * ```
  */
 export async function runTraining(
-  input: TrainConfig,
+  given: TrainConfig,
   opts: RunTrainingOptions = {},
 ): Promise<RunTrainingResult> {
-  if (input.run_name === null || input.run_name === "") {
+  if (given.run_name === null || given.run_name === "") {
     throw new ConfigError("run_name is required (set it in the config or pass --run_name=NAME)");
   }
   const world = opts.world ?? (await initWorld());
-  checkTrainConfig(input, { worldSize: world.size, source: opts.configPath });
   const log = opts.logger ?? consoleLogger(world.rank === 0);
+  const input = await applyTryLoadLatestSave(given, log);
+  checkTrainConfig(input, { worldSize: world.size, source: opts.configPath });
   if (input.reset_optimizer_state && input.load_path === null) {
     log.warn("reset_optimizer_state is set without load_path; it has no effect");
   }
@@ -235,10 +237,14 @@ export async function runTraining(
             (loaded.trainer === null || cfg.reset_trainer_state ? " (trainer state reset)" : ""),
         );
         if (cfg.reset_optimizer_state) {
+          // In the schedule's units: steps, or tokens seen (OLMo later's `units: tokens`).
+          const at = cfg.scheduler.units === "tokens"
+            ? trainer.counters.globalTrainTokensSeen
+            : step;
           trainer.scheduler = new BoltOnWarmupScheduler(
             trainer.scheduler,
-            step,
-            step + cfg.scheduler.t_warmup,
+            at,
+            at + cfg.scheduler.t_warmup,
           );
         }
       }

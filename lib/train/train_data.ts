@@ -69,7 +69,7 @@ export class TrainBatches implements Iterable<CollatedBatch> {
     }
     this.deviceBatchSize = deviceBatchSize;
     this.order = new IterableDataset(dataset, {
-      seed: cfg.seed,
+      seed: cfg.data.seed ?? cfg.seed, // OLMo later's data.seed, else the run's seed
       startIndex: opts.startIndex,
       maxExamples: opts.maxExamples,
       shuffle: true,

@@ -33,6 +33,8 @@ export interface TrainStepContext {
   microBatchSize: number;
   /** `softmax_auxiliary_loss`: add PaLM's z-loss. */
   zLoss: boolean;
+  /** The z-loss coefficient (`auxiliary_loss_multiplier`); default `Z_LOSS_COEF` (1e-4). */
+  zLossMultiplier?: number;
   /** Dropout seed of micro-batch `micro` of this step. */
   dropoutSeed(micro: number): number;
   /**
@@ -107,6 +109,7 @@ export function accumulateGradients(
       const { hidden } = ctx.model.hiddenStates(ids, { attentionMask: mask, training: true });
       const loss = headTrainingLoss(hidden, ctx.model.outputHead(), labels, weights, {
         zLoss: ctx.zLoss,
+        zLossMultiplier: ctx.zLossMultiplier,
         scale: 1 / nMicro,
       });
       ce = loss.ce;

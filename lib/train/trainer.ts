@@ -13,7 +13,7 @@
  */
 import { basename, dirname } from "node:path";
 import { type TrainConfig, trainConfigToYaml } from "../config/mod.ts";
-import { durationToSteps } from "../config/duration.ts";
+import { durationToSteps, parseDuration } from "../config/duration.ts";
 import { checkWasmMemory } from "../backend/memory_guard.ts";
 import type { LoadedCheckpoint } from "../checkpoint/trainer/load.ts";
 import { CheckpointManager } from "../checkpoint/trainer/manager.ts";
@@ -47,6 +47,8 @@ import { StepMetrics } from "./step_metrics.ts";
 import { type CancelReason, cancelReason } from "./stopping.ts";
 import { TrainBatches } from "./train_data.ts";
 import { runTrainStep, type TrainStepContext } from "./train_step.ts";
+import { Z_LOSS_COEF } from "./loss.ts";
+import { applyClipWarmup } from "../optim/clip_warmup.ts";
 
 /** Everything the trainer is built from (`runTraining` in `run.ts` builds it the usual way). */
 export interface TrainerOptions {
@@ -185,9 +187,21 @@ export class Trainer {
     });
   }
 
-  /** The learning rate of `step` from the config's base LR (OLMo re-derives it on restart). */
+  /**
+   * The learning rate of `step` from the config's base LR (OLMo re-derives it on restart). With
+   * OLMo later's `scheduler.units: tokens` the schedule runs on tokens seen (the counters') over
+   * the run's token budget instead.
+   */
   lrAt(step: number): number {
-    return this.scheduler.getLr(this.cfg.optimizer.learning_rate, step, this.maxSteps());
+    const lr = this.cfg.optimizer.learning_rate;
+    if (this.cfg.scheduler.units !== "tokens") {
+      return this.scheduler.getLr(lr, step, this.maxSteps());
+    }
+    // OLMo later's max_tokens: the token budget itself, or max_duration steps of tokens.
+    const duration = parseDuration(this.cfg.max_duration);
+    const tokensPerStep = this.cfg.global_train_batch_size * this.cfg.model.max_sequence_length;
+    const maxTokens = "tokens" in duration ? duration.tokens : duration.steps * tokensPerStep;
+    return this.scheduler.getLr(lr, this.counters.globalTrainTokensSeen, maxTokens);
   }
 
   /**
@@ -234,14 +248,19 @@ export class Trainer {
     return loaded;
   }
 
-  /** Saves a sharded (`step{N}/`) or unsharded (`step{N}-unsharded/`) checkpoint now. */
-  async saveCheckpoint(sharded: boolean): Promise<string> {
+  /**
+   * Saves a sharded (`step{N}/`) or unsharded (`step{N}-unsharded/`) checkpoint now; with
+   * `ephemeral`, a sharded one that replaces the previous ephemeral checkpoint.
+   */
+  async saveCheckpoint(sharded: boolean, opts: { ephemeral?: boolean } = {}): Promise<string> {
     await this.#indices?.flush(); // the indices of every step up to this checkpoint are on disk
     const dir = await saveTrainingCheckpoint(this.checkpoints, this.dataParallel, sharded, {
+      ephemeral: opts.ephemeral,
       trainer: trainerStateOf(this.counters, this.#world.size, this.cfg.seed),
       configYaml: this.#configYaml,
     });
-    this.#progress.info(`saved ${sharded ? "sharded" : "unsharded"} checkpoint to ${dir}`);
+    const kind = opts.ephemeral ? "ephemeral" : sharded ? "sharded" : "unsharded";
+    this.#progress.info(`saved ${kind} checkpoint to ${dir}`);
     await this.#sink?.writePlot();
     this.#metrics.speed.reset();
     return dir;
@@ -283,6 +302,7 @@ export class Trainer {
       dataParallel: this.dataParallel,
       microBatchSize: this.cfg.device_train_microbatch_size,
       zLoss: this.cfg.softmax_auxiliary_loss,
+      zLossMultiplier: this.cfg.auxiliary_loss_multiplier ?? Z_LOSS_COEF,
       dropoutSeed: (micro) =>
         dropoutSeed(this.cfg.seed, this.counters.globalStep, this.#world.rank, micro),
       afterBackward: (step) => this.#opts.afterBackward?.(step, this.#world.rank),
@@ -305,6 +325,11 @@ export class Trainer {
     const seqLen = cfg.model.max_sequence_length;
     const deviceBatch = cfg.device_train_batch_size!;
     const ctx = this.#stepContext();
+    // OLMo later's stop_after: at most that many steps of this call, whatever stop_at says.
+    const stopAt = cfg.stop_after === null
+      ? cfg.stop_at
+      : Math.min(cfg.stop_at ?? Infinity, this.counters.globalStep + cfg.stop_after);
+    const stopConditions = { ...this.#opts, cfg: { ...cfg, stop_at: stopAt } };
     const started = performance.now();
     let reason: StopReason = "data_exhausted";
     this.#progress.start(this.counters.globalStep, maxSteps);
@@ -322,6 +347,12 @@ export class Trainer {
         const lr = this.lrAt(step);
         const collect = this.#metrics.collectOptimMetrics(step);
         const result = await runTrainStep(ctx, batch, step, lr, collect);
+        if (cfg.scheduler.grad_clip_warmup_steps !== null) {
+          const current = cfg.scheduler.units === "tokens"
+            ? this.counters.globalTrainTokensSeen
+            : step;
+          applyClipWarmup(this.optimizer.paramGroups, cfg, current, cfg.scheduler);
+        }
         checkWasmMemory();
         const metrics = await this.#metrics.collect(step, result);
         losses.push(result.ce);
@@ -334,17 +365,22 @@ export class Trainer {
           loss: result.ce,
           tokensPerSecond: metrics["throughput/device/tokens_per_second"],
         });
-        const cancel = await cancelReason(this.#opts, {
+        const cancel = await cancelReason(stopConditions, {
           step,
           loss: result.ce,
           minLoss: this.#minLoss,
           elapsedSeconds: (performance.now() - started) / 1000,
         });
+        const ephemeral = cfg.save_interval_ephemeral;
         if (
           cancel !== null ||
-          (step % cfg.save_interval === 0 && cfg.save_num_checkpoints_to_keep !== 0)
+          (cfg.save_interval !== null && step % cfg.save_interval === 0 &&
+            cfg.save_num_checkpoints_to_keep !== 0)
         ) {
           await this.saveCheckpoint(true);
+          await this.checkpoints.removeEphemeralCheckpoints();
+        } else if (ephemeral !== null && step % ephemeral === 0) {
+          await this.saveCheckpoint(true, { ephemeral: true });
         }
         const unsharded = cfg.save_interval_unsharded;
         if (

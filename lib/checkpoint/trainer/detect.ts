@@ -4,6 +4,7 @@
  *
  * | layout | recognised by |
  * | --- | --- |
+ * | `hf-olmo2`, `hf-olmo` | `config.json` of transformers' `Olmo2ForCausalLM` / `OlmoForCausalLM` (see `../hf_transformers/`) |
  * | `hf` | `config.json` of OLMo's `hf_olmo` model type (an unsharded folder with HF metadata) |
  * | `olmo-ts-sharded` | `metadata.json`, in a folder not named `…-unsharded` |
  * | `olmo-ts` | `model.safetensors` |
@@ -17,12 +18,16 @@
 import { join } from "node:path";
 import { pathExists } from "../../util/fs.ts";
 import { HF_CONFIG_FILE, isOlmoHfConfig } from "../hf_layout.ts";
+import {
+  detectHfTransformersLayout,
+  type HfTransformersLayout,
+} from "../hf_transformers/config.ts";
 import { hasUnshardedName, TMP_SUFFIX } from "./run_folder.ts";
 import { SHARD_METADATA_FILE } from "./sharded.ts";
 import { MODEL_FILE, OLMO_MODEL_FILE } from "./unsharded.ts";
 
 /** A checkpoint folder's layout. */
-export type CheckpointLayout = "olmo-ts" | "olmo-ts-sharded" | "olmo" | "hf";
+export type CheckpointLayout = "olmo-ts" | "olmo-ts-sharded" | "olmo" | "hf" | HfTransformersLayout;
 
 /**
  * The layout of the local checkpoint folder `dir` (see the module doc).
@@ -50,6 +55,8 @@ export async function detectCheckpointLayout(dir: string): Promise<CheckpointLay
     } catch (e) {
       throw new Error(`${hfConfig}: not valid JSON (${(e as Error).message})`);
     }
+    const transformers = detectHfTransformersLayout(json, hfConfig);
+    if (transformers !== null) return transformers;
     if (isOlmoHfConfig(json, hfConfig)) return "hf";
   }
   if (!hasUnshardedName(dir) && (await pathExists(join(dir, SHARD_METADATA_FILE)))) {

@@ -10,6 +10,7 @@ import type { FlatLayout } from "../../distributed/zero/layout.ts";
 import type { OptimizerStateDict } from "../../optim/optimizer_state.ts";
 import { pathExists } from "../../util/fs.ts";
 import type { NamedHostTensors } from "../../util/host_tensor.ts";
+import { readHfTransformersFolder } from "../hf_transformers/folder.ts";
 import { detectCheckpointLayout } from "./detect.ts";
 import { defaultUnshardedDir, UNSHARDED_SUFFIX } from "./run_folder.ts";
 import { unshardRankShards } from "./shard_state.ts";
@@ -43,8 +44,11 @@ export interface LoadedCheckpoint {
   dir: string;
   /** True for a sharded checkpoint. */
   sharded: boolean;
-  /** `olmo-ts`, or `olmo-torch` for OLMo's own unsharded folders (weights only). */
-  format: "olmo-ts" | "olmo-torch";
+  /**
+   * `olmo-ts`, `olmo-torch` for OLMo's own unsharded folders, or `hf-transformers` for a
+   * transformers `Olmo2ForCausalLM` / `OlmoForCausalLM` folder (both weights only).
+   */
+  format: "olmo-ts" | "olmo-torch" | "hf-transformers";
   /** Full model state: unsharded checkpoints and 1-rank sharded ones; null otherwise. */
   model: NamedHostTensors | null;
   /** Full optimizer state (as `model`); null when not requested. */
@@ -61,8 +65,8 @@ export interface LoadedCheckpoint {
 
 /**
  * Restores a checkpoint folder (or a `latest` link) of any layout `detectCheckpointLayout`
- * recognises: sharded, or unsharded including OLMo's `model.pt` folders (weights only: pass
- * `loadOptimizerState: false`).
+ * recognises: sharded, or unsharded including OLMo's `model.pt` folders and transformers OLMo
+ * folders (weights only: pass `loadOptimizerState: false`).
  * @throws Error naming the folder when it is missing, incomplete (`-tmp`), of an unknown layout,
  *   or sharded for another world size (the message says how to unshard it).
  */
@@ -80,6 +84,26 @@ export async function loadCheckpoint(
     throw new Error(`checkpoint folder ${path} cannot be opened: ${(e as Error).message}`);
   }
   const layout = await detectCheckpointLayout(dir);
+  if (layout === "hf-olmo2" || layout === "hf-olmo") {
+    if (loadOptim) {
+      throw new Error(
+        `${dir} is a Hugging Face transformers folder (${layout}): it holds weights only; load ` +
+          "it with --reset_optimizer_state to fine-tune from them",
+      );
+    }
+    const { state } = await readHfTransformersFolder(dir);
+    return {
+      dir,
+      sharded: false,
+      format: "hf-transformers",
+      model: state,
+      optim: null,
+      trainer: null,
+      layout: null,
+      shard: null,
+      configYaml: null,
+    };
+  }
   const configPath = join(dir, CONFIG_FILE);
   const configYaml = (await pathExists(configPath)) ? await Deno.readTextFile(configPath) : null;
   if (layout === "olmo-ts-sharded") {

@@ -70,6 +70,11 @@ export class CheckpointManager {
   checkpoints: string[] = [];
   /** Unsharded checkpoint folders of this run, oldest first. */
   unshardedCheckpoints: string[] = [];
+  /**
+   * OLMo later's ephemeral checkpoints (`save_interval_ephemeral`): sharded folders of which only
+   * the newest is kept, all removed once a regular sharded checkpoint is saved.
+   */
+  ephemeralCheckpoints: string[] = [];
   readonly #opts: Required<Omit<CheckpointManagerOptions, "barrier">>;
   readonly #barrier: () => Promise<void>;
 
@@ -107,6 +112,19 @@ export class CheckpointManager {
     };
     this.checkpoints = await keep(trainer.checkpoints);
     this.unshardedCheckpoints = await keep(trainer.unsharded_checkpoints);
+    const ephemeral = trainer.ephemeral_checkpoints;
+    this.ephemeralCheckpoints = Array.isArray(ephemeral)
+      ? await keep(ephemeral.filter((p): p is string => typeof p === "string"))
+      : [];
+  }
+
+  /** Deletes every ephemeral checkpoint (after a regular sharded save, as OLMo does). */
+  async removeEphemeralCheckpoints(): Promise<void> {
+    while (this.ephemeralCheckpoints.length > 0) {
+      const path = this.ephemeralCheckpoints.shift()!;
+      if (this.#opts.rank === 0) await removeCheckpoint(this.saveFolder, path, true);
+    }
+    await this.#barrier();
   }
 
   /**
@@ -124,11 +142,14 @@ export class CheckpointManager {
   /**
    * Saves a sharded checkpoint `step{N}/`. Every rank calls it with its own shard; with one
    * process the full state (`UnshardedContents`) may be given instead. Returns the folder path.
+   * With `ephemeral` it is an ephemeral checkpoint: the previous ephemeral one is deleted and the
+   * regular list (and its keep-N pruning) is left alone.
    * @throws Error "Checkpoint for step N already exists, use --save-overwrite to overwrite".
    */
   async saveSharded(
     step: number,
     contents: ShardedSaveContents | UnshardedContents,
+    opts: { ephemeral?: boolean } = {},
   ): Promise<string> {
     let save: ShardedSaveContents;
     if ("shard" in contents) {
@@ -154,7 +175,7 @@ export class CheckpointManager {
         await writeShardMetadata(tmp, save.layout, [...save.shard.optimElements.keys()]);
         await writeCheckpointConfig(tmp, save.config);
       }
-    });
+    }, opts.ephemeral ?? false);
   }
 
   /** The save protocol shared by both kinds; `write` fills the temporary folder. */
@@ -163,9 +184,12 @@ export class CheckpointManager {
     sharded: boolean,
     write: (
       tmp: string,
-      lists: Pick<TrainerState, "checkpoints" | "unsharded_checkpoints">,
+      lists: Pick<TrainerState, "checkpoints" | "unsharded_checkpoints"> & {
+        ephemeral_checkpoints?: string[];
+      },
       isRank0: boolean,
     ) => Promise<void>,
+    ephemeral = false,
   ): Promise<string> {
     const name = checkpointDirName(step, sharded);
     const final = join(this.saveFolder, name);
@@ -176,11 +200,19 @@ export class CheckpointManager {
     await this.#barrier(); // everyone has looked before rank 0 touches anything
     if (isRank0) await prepareTmpDir(this.saveFolder, tmp);
     await this.#barrier();
-    const list = sharded ? this.checkpoints : this.unshardedCheckpoints;
+    const list = ephemeral
+      ? this.ephemeralCheckpoints
+      : sharded
+      ? this.checkpoints
+      : this.unshardedCheckpoints;
     const newList = [...list.filter((p) => resolve(p) !== resolve(final)), final];
-    const lists = sharded
-      ? { checkpoints: newList, unsharded_checkpoints: [...this.unshardedCheckpoints] }
-      : { checkpoints: [...this.checkpoints], unsharded_checkpoints: newList };
+    const ephemeralList = ephemeral ? newList : [...this.ephemeralCheckpoints];
+    const lists = {
+      checkpoints: sharded && !ephemeral ? newList : [...this.checkpoints],
+      unsharded_checkpoints: sharded ? [...this.unshardedCheckpoints] : newList,
+      // Only runs with ephemeral checkpoints record the list (older states stay as they were).
+      ...(ephemeralList.length > 0 ? { ephemeral_checkpoints: ephemeralList } : {}),
+    };
     try {
       await write(tmp, lists, isRank0);
       await this.#barrier();
@@ -192,12 +224,13 @@ export class CheckpointManager {
       throw await checkpointSaveFailure(e, { step, saveFolder: this.saveFolder, tmp });
     }
     // Prune only now that the new checkpoint is complete and `latest` points at it.
-    const keep = sharded ? this.#opts.keepSharded : this.#opts.keepUnsharded;
+    const keep = ephemeral ? 1 : sharded ? this.#opts.keepSharded : this.#opts.keepUnsharded;
     while (keep > 0 && newList.length > keep) {
       const oldest = newList.shift()!;
       if (isRank0) await removeCheckpoint(this.saveFolder, oldest, sharded);
     }
-    if (sharded) this.checkpoints = newList;
+    if (ephemeral) this.ephemeralCheckpoints = newList;
+    else if (sharded) this.checkpoints = newList;
     else this.unshardedCheckpoints = newList;
     await this.#barrier();
     return final;

@@ -25,6 +25,8 @@ export interface SaveInputs {
   trainer: TrainerState;
   /** `config.yaml` text. */
   configYaml: string;
+  /** A sharded save is an ephemeral checkpoint (OLMo later's `save_interval_ephemeral`). */
+  ephemeral?: boolean;
 }
 
 /**
@@ -41,12 +43,15 @@ export async function saveTrainingCheckpoint(
   const step = inputs.trainer.global_step;
   const state = await dataParallel.checkpointState(sharded);
   const config = inputs.configYaml;
+  const ephemeral = { ephemeral: inputs.ephemeral ?? false };
   if ("shard" in state) {
     const shard = { ...state.shard, trainer: inputs.trainer };
-    return await manager.saveSharded(step, { layout: state.layout, shard, config });
+    return await manager.saveSharded(step, { layout: state.layout, shard, config }, ephemeral);
   }
   const full = { model: state.model, optim: state.optim, trainer: inputs.trainer, config };
-  return sharded ? await manager.saveSharded(step, full) : await manager.saveUnsharded(step, full);
+  return sharded
+    ? await manager.saveSharded(step, full, ephemeral)
+    : await manager.saveUnsharded(step, full);
 }
 
 /** Files fetched from a remote unsharded checkpoint: required ones throw when missing. */
