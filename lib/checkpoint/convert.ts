@@ -1,6 +1,6 @@
 /**
- * Checkpoint conversion between olmo-ts, OLMo and `hf_olmo` layouts (spec §7.3, §7.5). What
- * each target folder holds:
+ * Checkpoint conversion between olmo-ts, OLMo and `hf_olmo` layouts (OLMo `olmo/checkpoint.py` and
+ * `hf_olmo/`). What each target folder holds:
  *
  * | `to` | files |
  * | --- | --- |

@@ -1,7 +1,7 @@
 /**
  * The reading half of checkpoint conversion: recognising a checkpoint folder's layout and loading
  * everything in it that a conversion can carry over, with parameter names made to match the
- * folder's own `config.yaml` (OLMo's `_make_state_dict_compatible`, spec §2.9) and checked
+ * folder's own `config.yaml` (OLMo's `Olmo._make_state_dict_compatible`) and checked
  * against that model's parameters.
  *
  * Layouts: `olmo-ts` (`model.safetensors` [+ `optim.*`, `train.json`]), `olmo-ts-sharded`

@@ -1,10 +1,11 @@
 /**
- * Loads the model part of an unsharded checkpoint folder (spec §2.9): its `config.yaml` `model`
- * section and its weights, from a local folder or a URL (`http(s)://`, `gs://`, `s3://`).
+ * Loads the model part of an unsharded checkpoint folder (OLMo `Olmo.from_checkpoint`): its
+ * `config.yaml` `model` section and its weights, from a local folder or a URL (`http(s)://`,
+ * `gs://`, `s3://`).
  *
  * Weights: `model.safetensors` (olmo-ts checkpoints) when the folder has it, otherwise
  * `model.pt` (OLMo's `torch.save(state_dict)`, read without Python). Both hold the same names
- * (OLMo's, spec §2.2). Checking names and shapes against a model is the model's job.
+ * (OLMo's `olmo/model.py` names). Checking names and shapes against a model is the model's job.
  *
  * A folder in a Hugging Face transformers layout (`config.json` of `model_type` `olmo2` or
  * `olmo`, see `hf_transformers/`), or a Hub id (or its huggingface.co URL) whose snapshot is in

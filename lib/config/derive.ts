@@ -1,5 +1,5 @@
 /**
- * Start-up processing of a loaded config: OLMo's derived fields (`scripts/train.py`, spec §6.1)
+ * Start-up processing of a loaded config: OLMo's derived fields (`scripts/train.py` `main`)
  * and the one-line warnings about settings that have no effect on TensorFlow.js.
  *
  * @module

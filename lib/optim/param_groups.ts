@@ -1,8 +1,8 @@
 /**
- * Parameter groups exactly as OLMo's `get_param_groups` (spec §4.1): every parameter goes into a
- * weight-decay group or a no-decay group, by the kind of module that owns it. With the defaults
- * only Linear weights decay, so a tied `wte` (the output projection too) does not, while an untied
- * `transformer.ff_out.weight` does.
+ * Parameter groups exactly as OLMo's `get_param_groups` (`olmo/optim.py`): every parameter goes
+ * into a weight-decay group or a no-decay group, by the kind of module that owns it. With the
+ * defaults only Linear weights decay, so a tied `wte` (the output projection too) does not, while
+ * an untied `transformer.ff_out.weight` does.
  *
  * @module
  */
@@ -30,11 +30,11 @@ const LINEAR_MODULES = new Set([
 const EMBEDDINGS = new Set(["transformer.wte.weight", "transformer.wpe.weight"]);
 
 /**
- * Classifies an OLMo parameter by its name (spec §2.2 naming): `*.bias` → bias; `transformer.wte`
- * / `transformer.wpe` weights → embedding; weights of modules named `ln_f` or ending in `norm`
- * (`attn_norm`, `ff_norm`, `norm`, `q_norm`, `k_norm`) → norm_weight; weights of OLMo's Linear
- * modules (`att_proj`, `attn_out`, `ff_proj`, `ff_out`, `fused_attn_ff_proj`, `q_proj`, `k_proj`,
- * `v_proj`) → linear_weight.
+ * Classifies an OLMo parameter by its name (the names of `olmo/model.py`): `*.bias` → bias;
+ * `transformer.wte` / `transformer.wpe` weights → embedding; weights of modules named `ln_f` or
+ * ending in `norm` (`attn_norm`, `ff_norm`, `norm`, `q_norm`, `k_norm`) → norm_weight; weights of
+ * OLMo's Linear modules (`att_proj`, `attn_out`, `ff_proj`, `ff_out`, `fused_attn_ff_proj`,
+ * `q_proj`, `k_proj`, `v_proj`) → linear_weight.
  * @throws Error naming the parameter when it matches none of these.
  */
 export function classifyParam(name: string): ParamKind {

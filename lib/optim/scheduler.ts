@@ -1,5 +1,5 @@
 /**
- * Learning-rate schedulers, exactly OLMo's (`olmo/optim.py`, spec §4.4). Every warmup starts at
+ * Learning-rate schedulers, exactly OLMo's (`olmo/optim.py`). Every warmup starts at
  * 10% of the LR: `warm(s) = lr·(0.1 + 0.9·min(s, w)/w)`, or (OLMo later) at `warmup_min_lr`:
  * `m + (lr − m)·min(s, w)/w`. `step` is the 1-based global step and `maxSteps` is
  * `max_duration` (with OLMo later's `units: tokens`, tokens seen and the token budget).

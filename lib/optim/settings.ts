@@ -1,7 +1,7 @@
 /**
  * The configuration fields the optimizer, clipping and scheduler code reads, as structural types
- * with OLMo's snake_case names (`optimizer.*`, `scheduler.*`, `max_grad_norm*` of `TrainConfig`,
- * spec §1.4/§1.7). The config module's `OptimizerConfig`, `SchedulerConfig` and `TrainConfig`
+ * with OLMo's snake_case names (`optimizer.*`, `scheduler.*`, `max_grad_norm*` of `TrainConfig` in
+ * `olmo/config.py`). The config module's `OptimizerConfig`, `SchedulerConfig` and `TrainConfig`
  * satisfy them, so callers pass those objects directly; tests pass plain literals.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * In-loop language-model evaluation (OLMo `Trainer.eval` with `lm` evaluators, spec §6.4).
+ * In-loop language-model evaluation (OLMo `Trainer.eval` with `lm` evaluators, `olmo/train.py`).
  *
  * Each evaluator reads its `data` (`paths`, one metric under the evaluator's label; or labelled
  * `datasets`, one metric per dataset label) in `max_sequence_length` windows, in a seeded

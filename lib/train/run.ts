@@ -1,6 +1,6 @@
 /**
- * A whole training run from a loaded config, in OLMo's start-up order (`scripts/train.py`,
- * spec §6.1): world, backend, derived config, `save_folder/config.yaml`, tokenizer check, data,
+ * A whole training run from a loaded config, in OLMo's start-up order (`scripts/train.py`
+ * `main`): world, backend, derived config, `save_folder/config.yaml`, tokenizer check, data,
  * evaluators, model, optimizer, scheduler, trainer; then the step-0 checkpoint, `load_path`,
  * `force_save_unsharded`, and `fit` unless `dry_run`. With several ranks the model is sharded
  * ZeRO-style (`ZeroDataParallel`: OLMo's FSDP) and its optimizer holds this rank's shard only.

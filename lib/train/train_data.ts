@@ -1,8 +1,8 @@
 /**
- * The training data loader (OLMo `build_train_dataloader`, spec §5.5): a `MemMapDataset` over
- * `data.paths`/`data.datasets` cut into `max_sequence_length` windows, ordered by an
- * `IterableDataset` (seeded shuffle, this rank's share, resumable at a global example index), and
- * collated into device batches of `device_train_batch_size`.
+ * The training data loader (OLMo `build_train_dataloader` in `olmo/data/__init__.py`): a
+ * `MemMapDataset` over `data.paths`/`data.datasets` cut into `max_sequence_length` windows, ordered
+ * by an `IterableDataset` (seeded shuffle, this rank's share, resumable at a global example index),
+ * and collated into device batches of `device_train_batch_size`.
  *
  * @module
  */
