@@ -7,11 +7,8 @@
  */
 export type { TokenDType } from "./token_file.ts";
 export {
-  bytesPerToken,
   parseTokenDType,
-  TOKEN_DTYPES,
   tokenDTypeForVocab,
-  tokenFileLength,
   TokenFileReader,
   TokenFileWriter,
 } from "./token_file.ts";
@@ -27,11 +24,9 @@ export type { MissingTokenDataErrorOptions } from "./errors.ts";
 export { numpyPermutation, numpyShuffle, PCG64, seedSequenceState } from "./pcg64.ts";
 export type { IndexedDataset, IterableDatasetOptions, WithIndex } from "./iterable_dataset.ts";
 export {
-  buildGlobalIndices,
   GLOBAL_INDICES_FILE,
   IterableDataset,
   readGlobalIndices,
-  shardSizes,
   writeGlobalIndices,
 } from "./iterable_dataset.ts";
 export type {
@@ -48,22 +43,16 @@ export type {
   SourceDocument,
   TextUnit,
 } from "./text_sources.ts";
-export { inputFormat, listInputFiles, readDocuments, readLines } from "./text_sources.ts";
+export { listInputFiles, readDocuments, readLines } from "./text_sources.ts";
 export type { PrepareDataOptions, PrepareDataResult, PreparedSource } from "./prepare.ts";
 export { prepareData } from "./prepare.ts";
 export type { ProgressCounts, ProgressReporter } from "./progress.ts";
-export { createProgress, SILENT_PROGRESS } from "./progress.ts";
-export { TokenizePool } from "./tokenize_pool.ts";
+export { createProgress } from "./progress.ts";
+
 export type { BrownDocument } from "./brown.ts";
-export { brownSampleToText, detokenize, readBrownDocuments } from "./brown.ts";
+export { brownSampleToText, detokenize } from "./brown.ts";
 export type { CorpusManifest, CorpusSplit, EnsureCorpusOptions, PreparedCorpus } from "./corpus.ts";
-export {
-  BROWN_VOCAB_SIZE,
-  CORPUS_NAMES,
-  corpusDir,
-  ensureCorpus,
-  loadPreparedCorpus,
-} from "./corpus.ts";
+export { corpusDir, ensureCorpus, loadPreparedCorpus } from "./corpus.ts";
 export { corpusResolvers, registerCorpusResolvers } from "./corpus_resolvers.ts";
 export type { RankInstances, StepInstances } from "./inspect.ts";
 export { globalIndicesForRun, instancesForStep } from "./inspect.ts";

@@ -8,9 +8,9 @@
 export type { Communicator, FloatArray, InitWorldOptions } from "./world.ts";
 export { initWorld, rankPrefix, SingleProcessWorld } from "./world.ts";
 export type { MpiCommunicatorOptions } from "./mpi.ts";
-export { MpiCommunicator } from "./mpi.ts";
+
 export type { MpiAbi } from "./mpi_library.ts";
-export { MPI_LIB_ENV, MPICH_SONAME, mpiLibraryCandidates, OPENMPI_SONAME } from "./mpi_library.ts";
+export { mpiLibraryCandidates } from "./mpi_library.ts";
 export type { EnvReader, LauncherInfo } from "./launcher_env.ts";
 export { detectLauncher } from "./launcher_env.ts";
 export type {

@@ -26,33 +26,17 @@ export {
   loadTaskRequests,
 } from "./downstream_evaluator.ts";
 export { describeSkipped, downstreamEvaluatorFromConfig } from "./from_config.ts";
-export {
-  binaryF1,
-  computeMetric,
-  type MetricValue,
-  type RequestScore,
-  requestScore,
-} from "./metric.ts";
+export { binaryF1, computeMetric, type MetricValue, type RequestScore } from "./metric.ts";
 export { distributedSplit, rankPositions, type RankSplit } from "./rank_split.ts";
 export {
-  buildRequests,
   type EncodeText,
   type McRequest,
   type SkippedDocument,
   type TaskRequests,
 } from "./requests.ts";
 export { continuationLogLikelihoods, type ScoringItem, type ScoringModel } from "./scoring.ts";
-export { CUSTOM_PREFIX, customTaskName, selectTask, type TaskSelection } from "./select.ts";
-export {
-  EVAL_SPLIT,
-  findTaskFiles,
-  MissingTaskDataError,
-  readTaskRows,
-  type SourcedRow,
-  TASK_DATA_DIR_ENV,
-  taskDataDir,
-  taskFolder,
-} from "./task_files.ts";
+export { selectTask, type TaskSelection } from "./select.ts";
+export { MissingTaskDataError, type SourcedRow, taskDataDir } from "./task_files.ts";
 export { buildDocument } from "./documents.ts";
 export {
   customTask,

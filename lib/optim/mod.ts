@@ -10,45 +10,30 @@ export type {
   SchedulerName,
   SchedulerSettings,
 } from "./settings.ts";
-export { OPTIMIZER_NAMES, SCHEDULER_NAMES } from "./settings.ts";
+
 export type { ParamClassifier, ParamGroup, ParamGroupOptions, ParamKind } from "./param_groups.ts";
-export { ADAMW_EPS, buildParamGroups, classifyParam, PARAM_GROUP_FIELDS } from "./param_groups.ts";
+export { buildParamGroups, classifyParam } from "./param_groups.ts";
 export type { AdamWHyper, AdamWResult, AdamWScalars } from "./adamw.ts";
 export { adamwScalars, adamwUpdate, adamwUpdateOps, disposeAdamWScalars } from "./adamw.ts";
 export type { AdamWKernelAttrs } from "./adamw_kernel.ts";
-export { ADAMW_KERNEL, fusedAdamWUpdate } from "./adamw_kernel.ts";
+export { fusedAdamWUpdate } from "./adamw_kernel.ts";
 export type { LionWHyper, LionWResult, LionWScalars } from "./lionw.ts";
-export { disposeLionWScalars, lionwScalars, lionwUpdate } from "./lionw.ts";
+
 export type {
   ClipCoefficients,
   ClipCoefficientsInput,
   ClipContext,
   ClipResult,
 } from "./clipping.ts";
-export {
-  adaptiveClip,
-  clipCoefficients,
-  clipGradients,
-  globalClipCoefficient,
-  squaredNorm,
-  tensorStats,
-} from "./clipping.ts";
+export { clipCoefficients, tensorStats } from "./clipping.ts";
 export type { OptimizerStateDict, ParsedParamState } from "./optimizer_state.ts";
-export {
-  ELEMENT_STATE_KEYS,
-  GRAD_NORM_EMA_KEY,
-  mergeParamGroups,
-  parseOptimizerState,
-  SCALAR_STATE_KEYS,
-} from "./optimizer_state.ts";
+export { ELEMENT_STATE_KEYS, GRAD_NORM_EMA_KEY, parseOptimizerState } from "./optimizer_state.ts";
 export type { CreateOptimizerOptions } from "./optimizer.ts";
 export { createOptimizer, Optimizer, updateCosSim } from "./optimizer.ts";
 export type { Scheduler } from "./scheduler.ts";
 export {
   BoltOnWarmupScheduler,
   buildScheduler,
-  ConstantWithWarmup,
-  CosLinearEnvelope,
   CosWithWarmup,
   InvSqrtWithWarmup,
   LinearWithWarmup,

@@ -5,7 +5,7 @@
  * @module
  */
 export type { TokenizerOptions, TokenizerTrainConfig, TruncationDirection } from "./tokenizer.ts";
-export { checkVocabSize, Tokenizer } from "./tokenizer.ts";
+export { Tokenizer } from "./tokenizer.ts";
 export { JsonTokenizer } from "./json_tokenizer.ts";
 export type { ResolveTokenizerOptions } from "./hub.ts";
 export { cachedTokenizerPath, olmoCacheDir, resolveTokenizerFile } from "./hub.ts";

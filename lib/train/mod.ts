@@ -11,19 +11,13 @@ export { runTraining } from "./run.ts";
 export type { FitResult, StopReason, TrainerOptions } from "./trainer.ts";
 export { Trainer } from "./trainer.ts";
 export type { TrainStepContext, TrainStepResult } from "./train_step.ts";
-export { accumulateGradients, NonFiniteLossError, runTrainStep } from "./train_step.ts";
+export { NonFiniteLossError, runTrainStep } from "./train_step.ts";
 export type { RankInfo, TrainBatchesOptions } from "./train_data.ts";
-export { buildTrainDataset, TRAIN_DATA_DIR, TrainBatches } from "./train_data.ts";
+export { buildTrainDataset, TrainBatches } from "./train_data.ts";
 export type { EvalWorld, InLoopEvaluator } from "./evaluator.ts";
-export { buildEvaluators, LmEvaluator } from "./evaluator.ts";
+export { buildEvaluators } from "./evaluator.ts";
 export type { DropoutRngState, RestoreSettings, TrainCounters } from "./state.ts";
-export {
-  advanceCounters,
-  countersFromState,
-  dropoutSeed,
-  initialCounters,
-  trainerStateOf,
-} from "./state.ts";
+export { dropoutSeed } from "./state.ts";
 export {
   applyTrainingCheckpoint,
   readTrainingCheckpoint,
@@ -41,19 +35,19 @@ export { StepMetrics } from "./step_metrics.ts";
 export type { CancelReason, StepState, StopConditions } from "./stopping.ts";
 export { cancelReason } from "./stopping.ts";
 export type { MetricsRecord } from "./metrics_sink.ts";
-export { LOSS_PLOT_FILE, METRICS_FILE, MetricsSink, readMetricsFile } from "./metrics_sink.ts";
+export { MetricsSink, readMetricsFile } from "./metrics_sink.ts";
 export type { ProgressInfo, TrainProgressOptions } from "./progress.ts";
-export { formatDuration, TrainProgress } from "./progress.ts";
+
 export type { TrainLogger } from "./log.ts";
-export { consoleLogger, SILENT_LOGGER } from "./log.ts";
+export { SILENT_LOGGER } from "./log.ts";
 export type { PeakFlops } from "./peak_flops.ts";
-export { PEAK_FLOPS_ENV, resolvePeakFlops } from "./peak_flops.ts";
+
 export type { MissingDataContext } from "./missing_data.ts";
 export { MissingDataError, missingDataKey, missingDataMessage } from "./missing_data.ts";
 export type { LmLoss } from "./loss.ts";
-export { lmTrainingLoss, nextTokenTargets, perSequenceEvalLoss, Z_LOSS_COEF } from "./loss.ts";
+export { lmTrainingLoss, nextTokenTargets, perSequenceEvalLoss } from "./loss.ts";
 export type { HeadLossOptions } from "./head_loss.ts";
-export { DEFAULT_LOGIT_CHUNK_ELEMENTS, headTrainingLoss } from "./head_loss.ts";
+export { headTrainingLoss } from "./head_loss.ts";
 export { SpeedMonitor } from "./speed_monitor.ts";
 export { formatMetric, formatMetricsBlock } from "./format.ts";
 export type { Series } from "./plot.ts";

@@ -17,7 +17,7 @@ export {
   toFloat32,
   typedArrayOf,
 } from "./host_tensor.ts";
-export { type ByteSource, bytesSource, checkReadRange } from "./byte_source.ts";
+export { type ByteSource, bytesSource } from "./byte_source.ts";
 export { openFileSource } from "./file_source.ts";
 export { pathExists, writeFileAtomic } from "./fs.ts";
 export { isUrl } from "./url.ts";
