@@ -67,7 +67,7 @@ const TABLE: [string, string[], string][] = [
   [
     "convert.ts",
     ["a", "b", "--to", "safetensors"],
-    '--to must be one of olmo-ts, olmo, hf, got "safetensors"',
+    '--to must be one of olmo-ts, olmo, hf, hf-olmo2, hf-olmo, got "safetensors"',
   ],
   ["convert.ts", ["a", "--to", "olmo"], "expected INPUT OUTPUT"],
   ["convert.ts", ["", "b", "--to", "olmo"], "INPUT and OUTPUT must be non-empty paths"],
