@@ -72,6 +72,12 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  // Float64-accumulated dot product of float32 vectors, for accurate norms (accurate_sum.ts).
+  cblas_dsdot: {
+    parameters: ["i32", "buffer", "i32", "buffer", "i32"],
+    result: "f64",
+    optional: true,
+  },
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
   openblas_get_config: { parameters: [], result: "pointer", optional: true },

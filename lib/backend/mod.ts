@@ -8,6 +8,13 @@
 export { activeBackend, BACKEND_NAMES, initBackend, isBackendName } from "./init.ts";
 export type { BackendName, InitBackendOptions } from "./init.ts";
 export {
+  accurateMean,
+  accurateSum,
+  accurateSumOfSquares,
+  hostFloat32View,
+  PAIRWISE_WIDTH,
+} from "./accurate_sum.ts";
+export {
   checkWasmMemory,
   DEFAULT_WASM_MEMORY_LIMIT_BYTES,
   setWasmMemoryLimit,

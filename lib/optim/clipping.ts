@@ -12,15 +12,16 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { accurateSum, accurateSumOfSquares } from "../backend/accurate_sum.ts";
 import type { ParamGroup } from "./param_groups.ts";
 import { lerpCoefficient, lerpTowards } from "./adamw.ts";
 
 /** Added to norms before dividing (OLMo/torch). */
 const CLIP_EPS = 1e-6;
 
-/** Σ x² of a tensor, as a float32 scalar. */
+/** Σ x² of a tensor, as a float32 scalar, accurately accumulated at any size. */
 export function squaredNorm(x: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.sum(tf.square(x)));
+  return accurateSumOfSquares(x);
 }
 
 /** `clamp(maxNorm / (totalNorm + 1e-6), max=1)`: the global-norm clipping factor. */
@@ -55,8 +56,8 @@ export function tensorStats(x: tf.Tensor): tf.Tensor1D {
     return tf.stack([
       tf.min(abs),
       tf.max(abs),
-      tf.div(tf.sum(x), x.size),
-      tf.sqrt(tf.sum(tf.square(x))),
+      tf.div(accurateSum(x), x.size),
+      tf.sqrt(accurateSumOfSquares(x)),
     ]) as tf.Tensor1D;
   });
 }
@@ -187,7 +188,7 @@ export async function clipGradients(
   // Per-parameter norms (OLMo's vector_norm), then the total over their squares.
   const norms = names.map((n) => tf.tidy(() => tf.sqrt(squaredNorm(grads.get(n)!))) as tf.Scalar);
   const total = tf.tidy(() =>
-    norms.length === 0 ? tf.scalar(0) : tf.sqrt(tf.sum(tf.square(tf.stack(norms))))
+    norms.length === 0 ? tf.scalar(0) : tf.sqrt(accurateSumOfSquares(tf.stack(norms)))
   ) as tf.Scalar;
   metricValues.push(total);
 

@@ -14,6 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { accurateSum, accurateSumOfSquares } from "../backend/accurate_sum.ts";
 
 /** LionW hyperparameters of one update. */
 export interface LionWHyper {
@@ -110,8 +111,8 @@ export function lionwUpdate(
   return {
     param: p,
     expAvg: m,
-    updateDotSigned: tf.sum(tf.abs(update)),
-    updateSquaredNorm: tf.sum(tf.square(update)),
-    signedSquaredNorm: tf.sum(tf.abs(signed)),
+    updateDotSigned: accurateSum(tf.abs(update)),
+    updateSquaredNorm: accurateSumOfSquares(update),
+    signedSquaredNorm: accurateSum(tf.abs(signed)),
   };
 }

@@ -15,6 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { accurateMean, accurateSum } from "../backend/accurate_sum.ts";
 import type { OutputHead } from "../model/types.ts";
 import { leanGradient } from "../util/lean_grad.ts";
 import { type LmLoss, Z_LOSS_COEF } from "./loss.ts";
@@ -207,10 +208,10 @@ export function headTrainingLoss(
     }
     const lse = tf.add(runMax!, tf.log(runSum!)) as tf.Tensor1D; // (N,)
     const nll = tf.sub(lse, target);
-    ce = tf.keep(tf.div(tf.sum(tf.mul(nll, flatWeights)), count) as tf.Scalar);
+    ce = tf.keep(tf.div(accurateSum(tf.mul(nll, flatWeights)), count) as tf.Scalar);
     let total: tf.Tensor = ce;
     if (opts.zLoss) {
-      z = tf.keep(tf.mul(tf.mean(tf.square(lse)), zCoef) as tf.Scalar);
+      z = tf.keep(tf.mul(accurateMean(tf.square(lse)), zCoef) as tf.Scalar);
       total = tf.add(total, z);
     }
     const value = tf.mul(total, opts.scale) as tf.Scalar;

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { accurateMean, accurateSum } from "../backend/accurate_sum.ts";
 import { leanGradient } from "../util/lean_grad.ts";
 
 /**
@@ -82,10 +83,10 @@ export function lmTrainingLoss(
     const x = tf.reshape(args[0] as tf.Tensor, [n, e]) as tf.Tensor2D; // (N, E)
     const save = args[1] as tf.GradSaveFunc;
     const [nll, lse] = nllAndLse(x, flatLabels);
-    ce = tf.keep(tf.div(tf.sum(tf.mul(nll, flatWeights)), count) as tf.Scalar);
+    ce = tf.keep(tf.div(accurateSum(tf.mul(nll, flatWeights)), count) as tf.Scalar);
     let total: tf.Tensor = ce;
     if (opts.zLoss) {
-      z = tf.keep(tf.mul(tf.mean(tf.square(lse)), zCoef) as tf.Scalar);
+      z = tf.keep(tf.mul(accurateMean(tf.square(lse)), zCoef) as tf.Scalar);
       total = tf.add(total, z);
     }
     // Tensors used by the gradient must be saved: the forward scope disposes everything else.
