@@ -11,8 +11,8 @@ import {
   accurateSum,
   accurateSumOfSquares,
   type BackendName,
-  blasLibraryAvailable,
   initBackend,
+  nativeEngineAvailable,
 } from "../lib/backend/mod.ts";
 import { createOptimizer, type OptimizerSettings } from "../lib/optim/mod.ts";
 
@@ -23,7 +23,7 @@ const TOLERANCE = 1e-6;
 const BACKENDS: BackendName[] = [
   "cpu",
   "wasm",
-  ...(blasLibraryAvailable() ? ["native" as const] : []),
+  ...(nativeEngineAvailable() ? ["native" as const] : []),
 ];
 
 /** Deterministic values in [lo, lo + 1) from a small LCG. */

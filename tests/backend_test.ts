@@ -10,10 +10,10 @@ import {
   activeBackend,
   BACKEND_NAMES,
   type BackendName,
-  blasLibraryAvailable,
   checkWasmMemory,
   DEFAULT_WASM_MEMORY_LIMIT_BYTES,
   initBackend,
+  nativeEngineAvailable,
   setWasmMemoryLimit,
   wasmMemoryLimit,
   webgpuHardwareAdapterAvailable,
@@ -37,11 +37,11 @@ const HAS_WEBGPU = await webgpuAdapterAvailable();
 const HAS_TENSORFLOW = findTensorflowPackage() !== null;
 /**
  * What `auto` must pick without tensorflow: webgpu on a hardware GPU (never a software one),
- * else native when a CBLAS library loads, else wasm.
+ * else native when OpenBLAS and oneDNN load, else wasm.
  */
 const AUTO_WITHOUT_TENSORFLOW = await webgpuHardwareAdapterAvailable()
   ? "webgpu"
-  : blasLibraryAvailable()
+  : nativeEngineAvailable()
   ? "native"
   : "wasm";
 

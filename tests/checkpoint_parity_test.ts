@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { activeBackend, type BackendName, blasLibraryAvailable } from "../lib/backend/mod.ts";
+import { activeBackend, type BackendName, nativeEngineAvailable } from "../lib/backend/mod.ts";
 import { readSafetensors, writeSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { Olmo } from "../mod.ts";
 import { type NamedHostTensors, toFloat32 } from "../lib/util/host_tensor.ts";
@@ -20,7 +20,7 @@ const WEIGHT_FILES = ["model.pt", "model.safetensors"] as const;
 const BACKENDS: BackendName[] = [
   "cpu",
   "wasm",
-  ...(blasLibraryAvailable() ? ["native" as const] : []),
+  ...(nativeEngineAvailable() ? ["native" as const] : []),
 ];
 
 /** A checkpoint folder holding the case's `config.yaml` and only `weights`. */

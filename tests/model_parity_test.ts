@@ -8,8 +8,8 @@ import { join } from "node:path";
 import {
   activeBackend,
   type BackendName,
-  blasLibraryAvailable,
   initBackend,
+  nativeEngineAvailable,
 } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { Olmo } from "../lib/facade/mod.ts";
@@ -45,7 +45,7 @@ async function maxAbsDiff(actual: tf.Tensor, expected: Float32Array): Promise<nu
 const BACKENDS: BackendName[] = [
   "cpu",
   "wasm",
-  ...(blasLibraryAvailable() ? ["native" as const] : []),
+  ...(nativeEngineAvailable() ? ["native" as const] : []),
 ];
 
 for (const backend of BACKENDS) {

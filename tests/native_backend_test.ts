@@ -1,18 +1,17 @@
 /**
- * The `native` backend (wasm + CBLAS matmul through FFI) and the wasm sharing `Identity`:
- * matmuls of every layout agree with the pure-JS cpu backend, gradients too, switching between
- * wasm and native swaps the kernels, a missing library gives the install hint, and clones share
- * buffers without breaking disposal.
+ * The `native` engine's matmul (OpenBLAS through FFI on host-memory tensors) and the wasm
+ * sharing `Identity`: matmuls of every layout agree with the pure-JS cpu backend, gradients too,
+ * switching between wasm and native keeps the wasm fixes, a missing library gives the install
+ * hint, and clones share buffers without breaking disposal.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { activeBackend, blasLibraryAvailable, initBackend } from "../lib/backend/mod.ts";
-import { isNativeMatMulRegistered } from "../lib/backend/native_matmul.ts";
+import { activeBackend, initBackend, nativeEngineAvailable } from "../lib/backend/mod.ts";
 import { isWasmIdentityFixRegistered } from "../lib/backend/wasm_identity_fix.ts";
 import { isWasmMatMulFixRegistered } from "../lib/backend/wasm_matmul_fix.ts";
 import { openBlasLibrary } from "../lib/backend/blas_library.ts";
 
-const HAS_BLAS = blasLibraryAvailable();
+const HAS_NATIVE = nativeEngineAvailable();
 
 /** Deterministic values in [-1, 1) from a small LCG. */
 function values(count: number, seed: number): Float32Array {
@@ -89,12 +88,11 @@ Deno.test("a missing CBLAS library fails with the paths tried and the install hi
 
 Deno.test({
   name: "native matmul agrees with cpu for every layout, batch broadcast and empty shapes",
-  ignore: !HAS_BLAS,
+  ignore: !HAS_NATIVE,
   fn: async () => {
     await initBackend("cpu", { quiet: true });
     const expected = await runCases();
     assert.equal(await initBackend("native", { quiet: true }), "native");
-    assert.ok(isNativeMatMulRegistered());
     const backend = tf.backend() as unknown as { numDataIds(): number };
     const before = backend.numDataIds();
     const got = await runCases();
@@ -127,7 +125,7 @@ Deno.test({
 
 Deno.test({
   name: "native matmul gradients agree with cpu",
-  ignore: !HAS_BLAS,
+  ignore: !HAS_NATIVE,
   fn: async () => {
     const grads = async () => {
       const a = tf.tensor(values(2 * 5 * 7, 11), [2, 5, 7]);
@@ -149,20 +147,23 @@ Deno.test({
 });
 
 Deno.test({
-  name: "switching wasm <-> native swaps the matmul kernel and keeps the wasm fixes",
-  ignore: !HAS_BLAS,
+  name: "switching wasm <-> native keeps the wasm fixes; tensors move between them",
+  ignore: !HAS_NATIVE,
   fn: async () => {
     assert.equal(await initBackend("native", { quiet: true }), "native");
     assert.equal(activeBackend(), "native");
-    assert.equal(tf.getBackend(), "wasm");
+    assert.equal(tf.getBackend(), "native");
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
     assert.equal(await initBackend("wasm", { quiet: true }), "wasm");
     assert.equal(activeBackend(), "wasm");
-    assert.ok(!isNativeMatMulRegistered());
     assert.ok(isWasmMatMulFixRegistered());
-    assert.equal(await initBackend("native", { quiet: true }), "native");
-    assert.ok(isNativeMatMulRegistered());
     assert.ok(isWasmIdentityFixRegistered());
-    await initBackend("wasm", { quiet: true });
+    const y = tf.matMul(x, x); // x moves from host memory onto the wasm heap
+    assert.deepEqual(Array.from(await y.data()), [7, 10, 15, 22]);
+    assert.equal(await initBackend("native", { quiet: true }), "native");
+    const z = tf.matMul(y, x, true, false);
+    assert.deepEqual(Array.from(await z.data()), [7 + 45, 14 + 60, 10 + 66, 20 + 88]);
+    tf.dispose([x, y, z]);
   },
 });
 

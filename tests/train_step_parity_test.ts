@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type BackendName, blasLibraryAvailable, initBackend } from "../lib/backend/mod.ts";
+import { type BackendName, initBackend, nativeEngineAvailable } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { loadConfigSection } from "../lib/config/mod.ts";
 import { Olmo } from "../lib/model/mod.ts";
@@ -34,7 +34,7 @@ function lossAndGrads(model: Olmo, ids: tf.Tensor2D) {
 }
 
 /** The pure-JS reference, and native where a CBLAS library loads. */
-const BACKENDS: BackendName[] = ["cpu", ...(blasLibraryAvailable() ? ["native" as const] : [])];
+const BACKENDS: BackendName[] = ["cpu", ...(nativeEngineAvailable() ? ["native" as const] : [])];
 
 for (const caseName of OLMO_REFERENCE_CASES) {
   for (const backend of BACKENDS) {

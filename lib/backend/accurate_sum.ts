@@ -5,12 +5,10 @@
  * `tf.sum` on wasm adds float32 values one after another: past ~10⁶ elements its error grows
  * with the element count (a 450k-parameter gradient norm was already 2e-5 to 5e-5 off PyTorch's,
  * and a 10M-element sum of ones-sized values drifts by 1e-3). The paths, by backend:
- * - `cpu` (and engines built on its storage that keep its `Sum`): `tf.sum` already accumulates
- *   in a float64 JS number.
- * - a BLAS library is loaded and the values sit in host memory (`native`, the host engine):
- *   `cblas_dsdot`, a float64-accumulated dot product, on the tensor's own buffer. Measured on
- *   10M elements (2 shared cores): 2–4 ms against 50 ms for a float64 JS loop, which is why the
- *   JS loop is not used as a fallback.
+ * - `cpu`: `tf.sum` already accumulates in a float64 JS number.
+ * - `native` (host memory, OpenBLAS loaded): `cblas_dsdot`, a float64-accumulated dot product,
+ *   on the tensor's own buffer. Measured on 10M elements (2 shared cores): 2–4 ms against 50 ms
+ *   for a float64 JS loop (the engine's own float64 `Sum`).
  * - everything else (`wasm`, `webgpu`, `tensorflow`): a pairwise tree of `tf.sum`s over rows of
  *   {@link PAIRWISE_WIDTH}, so every partial sum adds at most that many values: the error grows
  *   with log(n) instead of n, using only the backend's own kernels (no extra data transfer).
@@ -21,7 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { blasLibraryAvailable, loadBlasLibrary } from "./blas_library.ts";
-import { isNativeMatMulRegistered } from "./native_matmul.ts";
+import { NATIVE_ENGINE } from "./host/storage.ts";
 
 /**
  * Values added sequentially per level of the pairwise tree. 8 keeps the worst-case bound
@@ -99,7 +97,7 @@ function pairwiseSum(flat: tf.Tensor1D): tf.Scalar {
 function reduce(x: tf.Tensor, squares: boolean): tf.Scalar {
   const name = tf.getBackend();
   if (name === "cpu") return tf.tidy(() => tf.sum(squares ? tf.square(x) : x));
-  if (name === "wasm" && isNativeMatMulRegistered() && blasLibraryAvailable()) {
+  if (name === NATIVE_ENGINE && blasLibraryAvailable()) {
     const view = hostFloat32View(x);
     if (view) {
       const value = squares ? blasDot(view, view, 1) : blasDot(view, ONE, 0);

@@ -3,9 +3,9 @@
  *
  * - `tensorflow`: native libtensorflow via `@tensorflow/tfjs-node-gpu` / `@tensorflow/tfjs-node`,
  *   only when installed (see `tensorflow.ts`).
- * - `native`: the wasm backend with matmuls run by a native CBLAS library (OpenBLAS) through Deno
- *   FFI, in place on the wasm heap and on all cores (see `native_matmul.ts`); needs the library
- *   (`apt-get install libopenblas0-pthread`) and `--allow-ffi`.
+ * - `native`: tensors in host memory (bounded by RAM, not by the wasm heap), hot kernels in
+ *   OpenBLAS and oneDNN through Deno FFI, multi-threaded (see `host/engine.ts`); needs
+ *   `apt-get install libopenblas0-pthread libdnnl2` and `--allow-ffi`.
  * - `wasm`: the CPU fallback, with the transposed-matmul fix, a copy-free `Identity` (tfjs clones
  *   every tensor saved for a gradient), `Slice`/`SplitV`/`GatherV2` that copy only what they
  *   return, and the 4 GiB memory guard.
@@ -14,19 +14,14 @@
  * - `webgpu`: Deno's WebGPU.
  * - `cpu`: the pure-JS reference.
  * - `auto`: `tensorflow` when it is installed and loads, else `webgpu` when there is a hardware
- *   adapter (never the software one of CPU-only machines), else `native` when a CBLAS library
- *   loads, else `wasm`; silently.
+ *   adapter (never the software one of CPU-only machines), else `native` when OpenBLAS and
+ *   oneDNN load, else `wasm`; silently.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { blasLibraryAvailable, shareCoresWithLocalRanks } from "./blas_library.ts";
+import { nativeEngineAvailable, registerNativeEngine, shareNativeCores } from "./host/engine.ts";
 import { installWasmMemoryGuard, type WasmHeapModule } from "./memory_guard.ts";
-import {
-  isNativeMatMulRegistered,
-  registerNativeMatMul,
-  unregisterNativeMatMul,
-} from "./native_matmul.ts";
 import { loadTensorflowBackend } from "./tensorflow.ts";
 import { registerWasmIdentityFix } from "./wasm_identity_fix.ts";
 import { registerWasmCopyKernels } from "./wasm_copy_kernels.ts";
@@ -45,7 +40,7 @@ export interface InitBackendOptions {
   quiet?: boolean;
   /**
    * Ranks of this job on this node (the world's `localSize`; default 1): the `native` backend's
-   * CBLAS threads are shared between them.
+   * OpenBLAS and oneDNN threads are shared between them.
    */
   localRanks?: number;
 }
@@ -55,15 +50,11 @@ let autoResolution: Promise<string> | undefined;
 /** Backends whose package, kernel fix and guard are set up. */
 const preparedBackends = new Set<string>();
 
-/** The tfjs backend behind a name: `native` is the wasm backend with native matmul kernels. */
-function engineBackendOf(name: string): string {
-  return name === "native" ? "wasm" : name;
-}
-
 /** Loads the package that registers `name` with the tfjs engine (cpu is built in). */
 async function registerBackendPackage(name: string): Promise<void> {
   if (name === "tensorflow") await loadTensorflowBackend();
-  else if (name === "wasm" || name === "native") await import("@tensorflow/tfjs-backend-wasm");
+  else if (name === "wasm") await import("@tensorflow/tfjs-backend-wasm");
+  else if (name === "native") registerNativeEngine();
   else if (name === "webgpu") await loadWebgpuBackend();
 }
 
@@ -86,15 +77,15 @@ async function tryActivate(name: string): Promise<boolean> {
 }
 
 /**
- * `tensorflow` if installed, else `webgpu` on a hardware adapter, else `native` when a CBLAS
- * library loads, else `wasm`; never noisy.
+ * `tensorflow` if installed, else `webgpu` on a hardware adapter, else `native` when its
+ * libraries load, else `wasm`; never noisy.
  */
 async function resolveAuto(): Promise<string> {
   if (await tryActivate("tensorflow")) return "tensorflow";
   if (await webgpuHardwareAdapterAvailable() && await tryActivate("webgpu")) {
     return "webgpu";
   }
-  return blasLibraryAvailable() ? "native" : "wasm";
+  return nativeEngineAvailable() ? "native" : "wasm";
 }
 
 /**
@@ -125,29 +116,25 @@ export async function initBackend(
     target = await autoResolution;
   }
   if (activeBackend() === target && preparedBackends.has(target)) return target;
-  const engineName = engineBackendOf(target);
-  await registerBackendPackage(engineName);
-  await activate(engineName);
-  if (engineName === "wasm") {
-    unregisterNativeMatMul(); // the fix must wrap wasm's own kernel, never the native one
+  await registerBackendPackage(target);
+  await activate(target);
+  if (target === "wasm") {
     registerWasmMatMulFix();
     registerWasmIdentityFix();
     registerWasmCopyKernels();
     installWasmMemoryGuard((tf.backend() as unknown as { wasm: WasmHeapModule }).wasm);
-    if (target === "native") shareCoresWithLocalRanks(registerNativeMatMul(), opts.localRanks ?? 1);
   }
+  if (target === "native") shareNativeCores(opts.localRanks ?? 1);
   if (!quiet && !preparedBackends.has(target)) console.error(`olmo-ts: backend ${target}`);
   preparedBackends.add(target);
   return target;
 }
 
 /**
- * Name of the active backend: the tfjs backend's name, or `native` for the wasm backend with the
- * native matmul kernels. Before {@link initBackend} this is whatever tfjs picks by itself
- * (normally `cpu`).
+ * Name of the active tfjs backend. Before {@link initBackend} this is whatever tfjs picks by
+ * itself (normally `cpu`).
  */
 export function activeBackend(): string {
   tf.env().set("PROD", true);
-  const name = tf.getBackend();
-  return name === "wasm" && isNativeMatMulRegistered() ? "native" : name;
+  return tf.getBackend();
 }

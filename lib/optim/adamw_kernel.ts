@@ -11,6 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { NATIVE_ENGINE } from "../backend/host/storage.ts";
 
 /** The kernel's name (a custom kernel; not one of tfjs' own). */
 export const ADAMW_KERNEL = "OlmoAdamWUpdate";
@@ -109,10 +110,23 @@ function cpuKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]) {
   );
 }
 
-/** Registers the kernel for the cpu and wasm backends (once; wasm only once it is loaded). */
+/**
+ * Registers the kernel for the cpu, native (cpu storage) and wasm backends (once; native and
+ * wasm only once they are loaded).
+ */
 function ensureRegistered(): void {
   if (tf.getKernel(ADAMW_KERNEL, "cpu") === undefined) {
     tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: "cpu", kernelFunc: cpuKernel });
+  }
+  if (
+    tf.getKernel(ADAMW_KERNEL, NATIVE_ENGINE) === undefined &&
+    tf.getKernel("Add", NATIVE_ENGINE) !== undefined
+  ) {
+    tf.registerKernel({
+      kernelName: ADAMW_KERNEL,
+      backendName: NATIVE_ENGINE,
+      kernelFunc: cpuKernel,
+    });
   }
   if (
     tf.getKernel(ADAMW_KERNEL, "wasm") === undefined && tf.getKernel("Add", "wasm") !== undefined

@@ -1,0 +1,138 @@
+/**
+ * `Slice`, `SplitV` and `Concat` of the `native` engine: copies of contiguous runs with
+ * `TypedArray.set` (a native memcpy), for every dtype but strings. tfjs's `cpu` kernels index
+ * every element separately: its `SplitV` of a (B·T, 3C) attention projection took a quarter of
+ * a bench-small training step.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { HostBackendView } from "./storage.ts";
+
+type Values = Float32Array | Int32Array | Uint8Array;
+
+/** The typed-array values of a tensor, or null for strings and complex numbers. */
+function typedValues(host: HostBackendView, t: tf.TensorInfo): Values | null {
+  if (t.dtype === "string" || t.dtype === "complex64") return null;
+  const v = host.data.get(t.dataId).values;
+  return v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array ? v : null;
+}
+
+/** An empty typed array of `dtype`'s storage type. */
+function allocate(dtype: tf.DataType, length: number): Values {
+  if (dtype === "int32") return new Int32Array(length);
+  if (dtype === "bool") return new Uint8Array(length);
+  return new Float32Array(length);
+}
+
+/**
+ * Copies the box `begin`/`size` of `src` (shape `shape`) into `dst` at `dstOffset`, row by row
+ * of the innermost axes that are whole: `dst` receives the box densely.
+ */
+function copyBox(
+  src: Values,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  dst: Values,
+  dstOffset: number,
+  dstStride: number,
+): void {
+  const rank = shape.length;
+  // Innermost axes taken whole form one contiguous run together with the first partial axis.
+  let k = rank - 1;
+  while (k > 0 && begin[k] === 0 && size[k] === shape[k]) k--;
+  const strides = tf.util.computeStrides([...shape]).concat(1);
+  const run = size[k] * strides[k];
+  const outer = size.slice(0, k);
+  const rows = outer.reduce((p, d) => p * d, 1);
+  const index = new Array<number>(k).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let offset = begin[k] * strides[k];
+    for (let i = 0; i < k; i++) offset += (begin[i] + index[i]) * strides[i];
+    dst.set(src.subarray(offset, offset + run), dstOffset + r * dstStride);
+    for (let i = k - 1; i >= 0; i--) {
+      if (++index[i] < outer[i]) break;
+      index[i] = 0;
+    }
+  }
+}
+
+/** `Slice` by contiguous runs. */
+export function sliceKernel(
+  { inputs, attrs }: Parameters<tf.KernelFunc>[0],
+  host: HostBackendView,
+): tf.TensorInfo | null {
+  const x = inputs.x as tf.TensorInfo;
+  const src = typedValues(host, x);
+  if (!src || x.shape.length === 0) return null;
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x as unknown as tf.Tensor,
+    attrs!.begin as number[],
+    attrs!.size as number[],
+  );
+  const total = size.reduce((p, d) => p * d, 1);
+  const dst = allocate(x.dtype, total);
+  if (total > 0) copyBox(src, x.shape, begin, size, dst, 0, runLength(x.shape, begin, size));
+  return host.makeTensorInfo(size, x.dtype, dst);
+}
+
+/** Elements per contiguous run of a box (see `copyBox`). */
+function runLength(shape: readonly number[], begin: readonly number[], size: readonly number[]) {
+  let k = shape.length - 1;
+  while (k > 0 && begin[k] === 0 && size[k] === shape[k]) k--;
+  return size.slice(k).reduce((p, d) => p * d, 1);
+}
+
+/** `SplitV` as one box copy per output. */
+export function splitKernel(
+  { inputs, attrs }: Parameters<tf.KernelFunc>[0],
+  host: HostBackendView,
+): tf.TensorInfo[] | null {
+  const x = inputs.x as tf.TensorInfo;
+  const src = typedValues(host, x);
+  if (!src || x.shape.length === 0) return null;
+  const axis = tf.util.parseAxisParam(attrs!.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(
+    x as unknown as tf.Tensor,
+    attrs!.numOrSizeSplits as number[] | number,
+    axis,
+  );
+  let start = 0;
+  return sizes.map((s) => {
+    const begin = x.shape.map((_, i) => (i === axis ? start : 0));
+    const size = x.shape.map((d, i) => (i === axis ? s : d));
+    start += s;
+    const total = size.reduce((p, d) => p * d, 1);
+    const dst = allocate(x.dtype, total);
+    if (total > 0) copyBox(src, x.shape, begin, size, dst, 0, runLength(x.shape, begin, size));
+    return host.makeTensorInfo(size, x.dtype, dst);
+  });
+}
+
+/** `Concat`: each input's rows copied into place (inputs of one dtype). */
+export function concatKernel(
+  { inputs, attrs }: Parameters<tf.KernelFunc>[0],
+  host: HostBackendView,
+): tf.TensorInfo | null {
+  const xs = Object.values(inputs) as tf.TensorInfo[];
+  if (xs.length === 0) return null;
+  const dtype = xs[0].dtype;
+  const values = xs.map((t) => typedValues(host, t));
+  if (xs.some((t) => t.dtype !== dtype) || values.some((v) => v === null)) return null;
+  const axis = tf.util.parseAxisParam(attrs!.axis as number, xs[0].shape)[0];
+  const shape = tf.backend_util.computeOutShape(xs.map((t) => [...t.shape]), axis);
+  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const rowOut = shape.slice(axis).reduce((p, d) => p * d, 1);
+  const dst = allocate(dtype, outer * rowOut);
+  let column = 0;
+  xs.forEach((t, i) => {
+    const row = t.shape.slice(axis).reduce((p, d) => p * d, 1);
+    const src = values[i]!;
+    for (let r = 0; r < outer && row > 0; r++) {
+      dst.set(src.subarray(r * row, (r + 1) * row), r * rowOut + column);
+    }
+    column += row;
+  });
+  return host.makeTensorInfo(shape, dtype, dst);
+}
