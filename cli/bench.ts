@@ -30,6 +30,7 @@ import {
   spawnDistributedBench,
   toJsonLine,
 } from "../lib/bench/mod.ts";
+import { runInference } from "../lib/bench/inference_bench.ts";
 
 const SPEC = {
   name: "deno task bench",
@@ -73,6 +74,22 @@ const SPEC = {
       type: "boolean",
       default: false,
       describe: "(internal) one rank of --distributed",
+    },
+    "inference-worker": {
+      type: "string",
+      placeholder: "DIR",
+      describe: "(internal) the loading process of bench-1b: load DIR's model.pt and decode",
+    },
+    contexts: {
+      type: "string",
+      default: "64",
+      placeholder: "LIST",
+      describe: "(with --inference-worker) prompt lengths",
+    },
+    "new-tokens": {
+      type: "number",
+      default: 16,
+      describe: "(with --inference-worker) tokens generated per prompt",
     },
   },
   overrides: true,
@@ -122,6 +139,17 @@ async function main(args: string[]): Promise<number> {
   };
   const log = (message: string) => console.error(message);
 
+  const inferenceDir = values["inference-worker"];
+  if (inferenceDir !== undefined) {
+    const result = await runInference({
+      dir: inferenceDir,
+      backend: backends[0] as BackendName,
+      contexts: list(values.contexts).map((c) => integerAtLeast(Number(c), "--contexts", 1)),
+      newTokens: integerAtLeast(values["new-tokens"], "--new-tokens", 2),
+    });
+    console.log(JSON.stringify(result));
+    return 0;
+  }
   if (worker) {
     const backend = backends[0] as BackendName;
     await runDistributedWorker({ config: configs[0], backend, steps, overrides }, emit);

@@ -5,8 +5,14 @@
  * @module
  */
 
-/** The configs in `configs/bench/`, smallest first. */
-export const BENCH_CONFIG_NAMES: readonly string[] = ["bench-tiny", "bench-small", "bench-85m"];
+/** The configs in `configs/bench/`, smallest first (`bench-1b` is inference only). */
+export const BENCH_CONFIG_NAMES: readonly string[] = [
+  "bench-tiny",
+  "bench-small",
+  "bench-85m",
+  "bench-300m",
+  "bench-1b",
+];
 
 /** PyTorch OLMo's measured training speed on one bench config. */
 export interface PytorchReference {

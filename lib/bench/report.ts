@@ -8,6 +8,7 @@ import type { CollectiveBenchResult } from "./collectives.ts";
 import type { BenchGenerateResult } from "./generate_bench.ts";
 import type { DataBenchResult } from "./data_bench.ts";
 import type { MatmulCeiling } from "../backend/matmul_ceiling.ts";
+import type { InferenceBenchResult } from "./inference_bench.ts";
 import { formatKernelTimes, type KernelProfile } from "./profile.ts";
 import type { MachineInfo } from "./stats.ts";
 import type { TrainBenchResult } from "./train_bench.ts";
@@ -64,6 +65,16 @@ export interface DataRecord extends DataBenchResult {
   seqLen: number;
 }
 
+/** Loading a large `model.pt` and decoding from it (inference-only configs). */
+export interface InferenceRecord extends InferenceBenchResult {
+  /** Record type. */
+  kind: "inference";
+  /** Config name. */
+  config: string;
+  /** Backend measured. */
+  backend: string;
+}
+
 /** One collective's bandwidth (from an MPI run). */
 export interface CollectiveRecord extends CollectiveBenchResult {
   /** Record type. */
@@ -110,6 +121,7 @@ export type BenchRecord =
   | MatmulRecord
   | TrainRecord
   | GenerateRecord
+  | InferenceRecord
   | DataRecord
   | CollectiveRecord
   | DistributedTrainRecord
@@ -204,6 +216,36 @@ export function formatReport(records: readonly BenchRecord[]): string {
           r.decodeTokensPerSecond.toFixed(1),
         ]),
       ),
+    );
+  }
+  const inference = records.filter((r): r is InferenceRecord => r.kind === "inference");
+  if (inference.length) {
+    out.push(
+      "\ncheckpoint inference (model.pt load in a fresh process, then greedy decode, KV cache)\n" +
+        table(
+          [
+            "config",
+            "backend",
+            "model.pt MiB",
+            "load s",
+            "peak RSS MiB",
+            "context",
+            "prefill tok/s",
+            "decode tok/s",
+          ],
+          inference.flatMap((r) =>
+            r.generation.map((g) => [
+              r.config,
+              r.backend,
+              mib(r.checkpointBytes),
+              r.loadSeconds.toFixed(1),
+              mib(r.peakRssBytes),
+              String(g.contextLength),
+              g.prefillTokensPerSecond.toFixed(1),
+              g.decodeTokensPerSecond.toFixed(2),
+            ])
+          ),
+        ),
     );
   }
   const data = records.filter((r): r is DataRecord => r.kind === "data");

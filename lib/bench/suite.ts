@@ -11,6 +11,7 @@ import type { ModelConfig } from "../config/model_config.ts";
 import type { TrainConfig } from "../config/train_config.ts";
 import { benchGenerate } from "./generate_bench.ts";
 import { benchDataLoader } from "./data_bench.ts";
+import { benchCheckpointInference, INFERENCE_BENCH_CONFIGS } from "./inference_bench.ts";
 import { measureMatmulCeiling } from "../backend/matmul_ceiling.ts";
 import { profileKernels } from "./profile.ts";
 import { PYTORCH_REFERENCE } from "./reference.ts";
@@ -126,31 +127,54 @@ export async function runBenchSuite(
       emit({ kind: "matmul", backend, ...m });
     }
     for (const [ref, cfg] of configs) {
+      if (INFERENCE_BENCH_CONFIGS.has(ref.name)) {
+        log(`[${backend}] ${ref.name}: checkpoint inference`);
+        try {
+          const result = await benchCheckpointInference({
+            model: cfg.model,
+            backend: backend as BackendName,
+            seed: cfg.seed,
+            log: (m) => log(`[${backend}] ${ref.name}: ${m}`),
+          });
+          emit({ kind: "inference", config: ref.name, backend, ...result });
+        } catch (e) {
+          emit({ kind: "note", message: `${ref.name} on ${backend}: ${(e as Error).message}` });
+        }
+        await initBackend(requested, { quiet: true });
+        continue;
+      }
       log(`[${backend}] ${ref.name}: training`);
       let profiled: BenchRecord | null = null;
-      const result = await benchTraining(cfg, {
-        steps: options.steps,
-        warmupSteps: options.warmupSteps,
-        onStep: (i, seconds, loss, warmup) =>
-          log(
-            `[${backend}] ${ref.name} ${warmup ? "warm-up" : "step"} ${i + 1}: ` +
-              `${seconds.toFixed(3)} s, loss ${loss.toFixed(4)}`,
-          ),
-        afterSteps: options.profile
-          ? async (rig) => {
-            log(`[${backend}] ${ref.name}: profiling one step`);
-            const p = await profileKernels(() => rig.step());
-            profiled = {
-              kind: "profile",
-              config: ref.name,
-              backend,
-              ...p,
-              byKernel: p.byKernel.slice(0, PROFILE_ROWS),
-              byShape: p.byShape.slice(0, PROFILE_ROWS),
-            };
-          }
-          : undefined,
-      });
+      let result: Awaited<ReturnType<typeof benchTraining>>;
+      try {
+        result = await benchTraining(cfg, {
+          steps: options.steps,
+          warmupSteps: options.warmupSteps,
+          onStep: (i, seconds, loss, warmup) =>
+            log(
+              `[${backend}] ${ref.name} ${warmup ? "warm-up" : "step"} ${i + 1}: ` +
+                `${seconds.toFixed(3)} s, loss ${loss.toFixed(4)}`,
+            ),
+          afterSteps: options.profile
+            ? async (rig) => {
+              log(`[${backend}] ${ref.name}: profiling one step`);
+              const p = await profileKernels(() => rig.step());
+              profiled = {
+                kind: "profile",
+                config: ref.name,
+                backend,
+                ...p,
+                byKernel: p.byKernel.slice(0, PROFILE_ROWS),
+                byShape: p.byShape.slice(0, PROFILE_ROWS),
+              };
+            }
+            : undefined,
+        });
+      } catch (e) {
+        // e.g. bench-300m on wasm: 4.9 GB of weights, gradients and moments exceed the heap.
+        emit({ kind: "note", message: `${ref.name} on ${backend}: ${(e as Error).message}` });
+        continue;
+      }
       // With overrides the config is no longer the one PyTorch was measured on.
       const reference = options.overrides?.length
         ? null
@@ -189,6 +213,7 @@ export async function runBenchSuite(
 
   if (options.data ?? true) {
     for (const [ref, cfg] of configs) {
+      if (INFERENCE_BENCH_CONFIGS.has(ref.name)) continue;
       log(`${ref.name}: data loader`);
       const batchSize = cfg.device_train_microbatch_size ?? cfg.global_train_batch_size;
       const seqLen = cfg.model.max_sequence_length;

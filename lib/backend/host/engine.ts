@@ -53,7 +53,9 @@ export function registerNativeEngine(): BlasLibrary {
   for (const [name, spec] of Object.entries(ELTWISE_KERNELS)) {
     native(name, eltwiseKernel(dnnl, spec));
   }
-  for (const [name, spec] of Object.entries(BINARY_KERNELS)) native(name, binaryKernel(dnnl, spec));
+  for (const name of Object.keys(BINARY_KERNELS) as (keyof typeof BINARY_KERNELS)[]) {
+    native(name, binaryKernel(dnnl, name));
+  }
   native("Softmax", softmaxKernel(dnnl));
   native("Transpose", transposeKernel(dnnl));
   native("Sum", reduceKernel(dnnl, "sum"));

@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { binaryJs, type BinaryOp } from "./binary_js.ts";
 import { Binary, type Dnnl, Eltwise } from "./dnnl.ts";
 import { float32Values, type HostBackendView } from "./storage.ts";
 
@@ -99,7 +100,7 @@ export function eltwiseKernel(
 }
 
 /** Binary kernels: tfjs name → oneDNN algorithm and whether the operands commute. */
-export const BINARY_KERNELS: Readonly<Record<string, [number, boolean]>> = {
+export const BINARY_KERNELS: Readonly<Record<BinaryOp, [number, boolean]>> = {
   Add: [Binary.add, true],
   Sub: [Binary.sub, false],
   Multiply: [Binary.mul, true],
@@ -114,34 +115,35 @@ function padRank(shape: readonly number[], rank: number): number[] {
 }
 
 /**
- * The broadcasting binary kernel for `alg`. oneDNN broadcasts only its second source, so a
- * broadcast first operand is swapped in when the op commutes; `a − b` with `a` broadcast is
- * `−(b − a)` (negation is exact).
+ * The broadcasting binary kernel `op`. oneDNN broadcasts only its second source, so a broadcast
+ * first operand is swapped in when the op commutes and `a − b` with `a` broadcast is `−(b − a)`
+ * (negation is exact); small tensors and the remaining broadcasts run as JS loops
+ * (`binary_js.ts`). Non-float32 operands go to tfjs's cpu kernel.
  */
-export function binaryKernel(dnnl: Dnnl, [alg, commutes]: [number, boolean]): NativeKernel {
+export function binaryKernel(dnnl: Dnnl, op: BinaryOp): NativeKernel {
+  const [alg, commutes] = BINARY_KERNELS[op];
   return ({ inputs }, host) => {
     const a = inputs.a as tf.TensorInfo;
     const b = inputs.b as tf.TensorInfo;
     if (a.dtype !== "float32" || b.dtype !== "float32") return null;
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    if (shape.length > 12 || size(shape) < NATIVE_MIN_ELEMENTS) return null;
+    const [out, values] = output(host, shape);
+    if (values.length === 0) return out;
     const dims = shape.length === 0 ? [1] : shape;
     const aDims = padRank(a.shape, dims.length);
     const bDims = padRank(b.shape, dims.length);
     const full = (d: number[]) => d.every((v, i) => v === dims[i]);
     const swap = !full(aDims);
-    if (swap && !(full(bDims) && (commutes || alg === Binary.sub))) return null;
-    const [out, values] = output(host, shape);
-    const [first, second] = swap ? [b, a] : [a, b];
+    const va = float32Values(host, a);
+    const vb = float32Values(host, b);
+    const native = dims.length <= 12 && values.length >= NATIVE_MIN_ELEMENTS &&
+      (!swap || (full(bDims) && (commutes || alg === Binary.sub)));
+    if (!native) {
+      binaryJs(op, dims, aDims, bDims, va, vb, values);
+      return out;
+    }
     const [merged, secondDims] = mergeBroadcastAxes(dims, swap ? aDims : bDims);
-    dnnl.binary(
-      alg,
-      merged,
-      secondDims,
-      float32Values(host, first),
-      float32Values(host, second),
-      values,
-    );
+    dnnl.binary(alg, merged, secondDims, swap ? vb : va, swap ? va : vb, values);
     if (swap && !commutes) dnnl.eltwise(Eltwise.linear, values, values, -1, 0);
     return out;
   };
