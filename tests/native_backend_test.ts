@@ -2,14 +2,18 @@
  * The `native` engine's matmul (OpenBLAS through FFI on host-memory tensors) and the wasm
  * sharing `Identity`: matmuls of every layout agree with the pure-JS cpu backend, gradients too,
  * switching between wasm and native keeps the wasm fixes, a missing library gives the install
- * hint, and clones share buffers without breaking disposal.
+ * hint, clones share buffers without breaking disposal, and training steps keep tf.memory()
+ * flat.
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { activeBackend, initBackend, nativeEngineAvailable } from "../lib/backend/mod.ts";
 import { isWasmIdentityFixRegistered } from "../lib/backend/wasm_identity_fix.ts";
 import { isWasmMatMulFixRegistered } from "../lib/backend/wasm_matmul_fix.ts";
 import { openBlasLibrary } from "../lib/backend/blas_library.ts";
+import { buildTrainStep } from "../lib/bench/mod.ts";
+import { loadTrainConfig } from "../lib/config/mod.ts";
 
 const HAS_NATIVE = nativeEngineAvailable();
 
@@ -186,4 +190,34 @@ Deno.test("wasm Identity shares the buffer; each reference frees on its own", as
   const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(t, t)))(w);
   assert.deepEqual(Array.from(await g.data()), [4, 6]);
   tf.dispose([w, g]);
+});
+
+Deno.test({
+  name: "native training steps keep tf.memory() flat",
+  ignore: !HAS_NATIVE,
+  fn: async () => {
+    await initBackend("native", { quiet: true });
+    const cfg = await loadTrainConfig(
+      fileURLToPath(new URL("../configs/bench/bench-small.yaml", import.meta.url)),
+      { validatePaths: false, overrides: ["model.n_layers=1", "model.max_sequence_length=32"] },
+    );
+    const rig = buildTrainStep(cfg);
+    try {
+      await rig.step();
+      const after = [];
+      for (let i = 0; i < 3; i++) {
+        await rig.step();
+        const m = tf.memory();
+        after.push([
+          m.numTensors,
+          m.numBytes,
+          (tf.backend() as unknown as { numDataIds(): number }).numDataIds(),
+        ]);
+      }
+      assert.deepEqual(after[1], after[0]);
+      assert.deepEqual(after[2], after[0]);
+    } finally {
+      rig.dispose();
+    }
+  },
 });
