@@ -1,7 +1,7 @@
 /**
  * The `native` engine's oneDNN and copy kernels agree with tfjs's pure-JS `cpu` backend: every
  * element-wise, broadcasting binary (including the swapped and fallback broadcasts), softmax,
- * transpose, reduction, slice, split and concat case, above and below the size where kernels go
+ * transpose, reduction, slice, split, concat and gather case, above and below the size where kernels go
  * native, with gradients through them, and no leaked buffers. A missing oneDNN names the package.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -157,4 +157,16 @@ Deno.test("a missing oneDNN fails with the paths tried and the package to instal
     assert.match(e.message, /apt-get install libdnnl2/);
     return true;
   });
+});
+
+Deno.test({
+  name: "native gather still rejects out-of-range indices (tfjs's own error)",
+  ignore: !HAS_NATIVE,
+  fn: async () => {
+    await initBackend("native", { quiet: true });
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const bad = tf.tensor1d([0, 2], "int32");
+    assert.throws(() => tf.gather(x, bad), /GatherV2: the index value 2 is not in \[0, 1\]/);
+    tf.dispose([x, bad]);
+  },
 });

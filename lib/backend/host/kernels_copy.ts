@@ -136,3 +136,39 @@ export function concatKernel(
   });
   return host.makeTensorInfo(shape, dtype, dst);
 }
+
+/**
+ * `GatherV2` without batch dims as row copies (the embedding lookup and the loss's label
+ * picks); tfjs's cpu kernel converts every element's index (0.5M elements took 64 ms).
+ * Out-of-range indices go to the cpu kernel, which reports them.
+ */
+export function gatherKernel(
+  { inputs, attrs }: Parameters<tf.KernelFunc>[0],
+  host: HostBackendView,
+): tf.TensorInfo | null {
+  const x = inputs.x as tf.TensorInfo;
+  const indices = inputs.indices as tf.TensorInfo;
+  const src = typedValues(host, x);
+  const idx = typedValues(host, indices);
+  if (!src || !idx || (attrs!.batchDims as number ?? 0) !== 0 || x.shape.length === 0) return null;
+  const axis = tf.util.parseAxisParam(attrs!.axis as number, x.shape)[0];
+  const dim = x.shape[axis];
+  for (let i = 0; i < idx.length; i++) if (!(idx[i] >= 0 && idx[i] < dim)) return null;
+  const outer = x.shape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const inner = x.shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+  const dst = allocate(x.dtype, outer * idx.length * inner);
+  for (let o = 0; o < outer; o++) {
+    const base = o * dim * inner;
+    const outBase = o * idx.length * inner;
+    if (inner === 1) {
+      for (let i = 0; i < idx.length; i++) dst[outBase + i] = src[base + idx[i]];
+      continue;
+    }
+    for (let i = 0; i < idx.length; i++) {
+      const from = base + idx[i] * inner;
+      dst.set(src.subarray(from, from + inner), outBase + i * inner);
+    }
+  }
+  return host.makeTensorInfo(shape, x.dtype, dst);
+}
