@@ -128,8 +128,23 @@ export class Dnnl {
     this.#stream = Deno.UnsafePointer.create(out[0]);
   }
 
-  /** Opens the first loadable of {@link DNNL_LIBRARY_CANDIDATES}; throws the install hint. */
+  /**
+   * Opens the first loadable of {@link DNNL_LIBRARY_CANDIDATES}; throws the install hint.
+   *
+   * Unless the user chose `OMP_WAIT_POLICY`, it is set to `passive` first (libgomp reads it once,
+   * when oneDNN loads it): idle OpenMP threads then sleep instead of spinning, which on a 2-core
+   * machine steals the core from OpenBLAS's threads and the JS thread. bench-small steps,
+   * measured in alternating processes: 1.48–1.88 s spinning, 1.01–1.16 s passive, 1.20–1.37 s
+   * with one OpenMP thread.
+   */
   static open(candidates: readonly string[] = DNNL_LIBRARY_CANDIDATES): Dnnl {
+    try {
+      if (Deno.env.get("OMP_WAIT_POLICY") === undefined) {
+        Deno.env.set("OMP_WAIT_POLICY", "passive");
+      }
+    } catch {
+      // no --allow-env: OpenMP keeps its default
+    }
     const failures: string[] = [];
     for (const path of candidates) {
       try {
