@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { type BackendName, initBackend, nativeEngineAvailable } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { defaultModelConfig, loadConfigSection, type ModelConfig } from "../lib/config/mod.ts";
 import { BeamSearch } from "../lib/generate/beam_search.ts";
@@ -75,52 +76,62 @@ function assertClose(actual: number[], expected: number[], atol: number, what: s
   );
 }
 
+/** The CPU backends the beams are checked on (native where its libraries load). */
+const BEAM_BACKENDS: BackendName[] = [
+  "cpu",
+  "wasm",
+  ...(nativeEngineAvailable() ? ["native" as const] : []),
+];
+
 for (const name of OLMO_REFERENCE_CASES) {
-  Deno.test({
-    name: `generate matches OLMo on ${name}: beam 3 (batch 2) and greedy`,
-    ignore: !HAS_SHARED,
-    fn: async () => {
-      const dir = referenceCaseDir(name);
-      const fixture = JSON.parse(
-        await Deno.readTextFile(join(dir, "generate.json")),
-      ) as GenerateFixture;
-      const model = await loadReferenceModel(dir);
-      const before = tf.memory().numTensors;
+  for (const backend of BEAM_BACKENDS) {
+    Deno.test({
+      name: `generate matches OLMo on ${name} (${backend}): beam 3 (batch 2) and greedy`,
+      ignore: !HAS_SHARED,
+      fn: async () => {
+        await initBackend(backend, { quiet: true });
+        const dir = referenceCaseDir(name);
+        const fixture = JSON.parse(
+          await Deno.readTextFile(join(dir, "generate.json")),
+        ) as GenerateFixture;
+        const model = await loadReferenceModel(dir);
+        const before = tf.memory().numTensors;
 
-      const prompt = tf.tensor2d(fixture.prompt, undefined, "int32");
-      const beam = await generate(model, prompt, {
-        maxSteps: fixture.max_steps,
-        beamSize: fixture.beam_size,
-      });
-      assert.deepEqual(await beam.tokenIds.array(), fixture.token_ids);
-      assertClose((await beam.scores.array()).flat(), fixture.scores.flat(), 1e-3, "beam scores");
+        const prompt = tf.tensor2d(fixture.prompt, undefined, "int32");
+        const beam = await generate(model, prompt, {
+          maxSteps: fixture.max_steps,
+          beamSize: fixture.beam_size,
+        });
+        assert.deepEqual(await beam.tokenIds.array(), fixture.token_ids);
+        assertClose((await beam.scores.array()).flat(), fixture.scores.flat(), 1e-3, "beam scores");
 
-      const greedyPrompt = tf.tensor2d(fixture.greedy.prompt, undefined, "int32");
-      // Through the model's own method, as OLMo users call it.
-      const greedy = await model.generate(greedyPrompt, {
-        maxSteps: fixture.greedy.max_steps,
-        beamSize: fixture.greedy.beam_size,
-      });
-      assert.deepEqual(await greedy.tokenIds.array(), fixture.greedy.token_ids);
-      assertClose(
-        (await greedy.scores.array()).flat(),
-        fixture.greedy.scores.flat(),
-        1e-3,
-        "greedy scores",
-      );
+        const greedyPrompt = tf.tensor2d(fixture.greedy.prompt, undefined, "int32");
+        // Through the model's own method, as OLMo users call it.
+        const greedy = await model.generate(greedyPrompt, {
+          maxSteps: fixture.greedy.max_steps,
+          beamSize: fixture.greedy.beam_size,
+        });
+        assert.deepEqual(await greedy.tokenIds.array(), fixture.greedy.token_ids);
+        assertClose(
+          (await greedy.scores.array()).flat(),
+          fixture.greedy.scores.flat(),
+          1e-3,
+          "greedy scores",
+        );
 
-      tf.dispose([
-        prompt,
-        greedyPrompt,
-        beam.tokenIds,
-        beam.scores,
-        greedy.tokenIds,
-        greedy.scores,
-      ]);
-      assert.equal(tf.memory().numTensors, before, "generate leaks no tensors");
-      model.dispose();
-    },
-  });
+        tf.dispose([
+          prompt,
+          greedyPrompt,
+          beam.tokenIds,
+          beam.scores,
+          greedy.tokenIds,
+          greedy.scores,
+        ]);
+        assert.equal(tf.memory().numTensors, before, "generate leaks no tensors");
+        model.dispose();
+      },
+    });
+  }
 }
 
 for (const name of OLMO_REFERENCE_CASES) {
