@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { DNNL_INSTALL_HINT, initBackend, nativeEngineAvailable } from "../lib/backend/mod.ts";
 import { Dnnl } from "../lib/backend/host/dnnl.ts";
+import { POOL_MIN_LENGTH } from "../lib/backend/host/buffer_pool.ts";
 import { mergeBroadcastAxes, NATIVE_MIN_ELEMENTS } from "../lib/backend/host/kernels_math.ts";
 
 const HAS_NATIVE = nativeEngineAvailable();
@@ -168,5 +169,46 @@ Deno.test({
     const bad = tf.tensor1d([0, 2], "int32");
     assert.throws(() => tf.gather(x, bad), /GatherV2: the index value 2 is not in \[0, 1\]/);
     tf.dispose([x, bad]);
+  },
+});
+
+/** Element-wise equality without assert's (slow, huge) diff of long arrays. */
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+}
+
+Deno.test({
+  name: "native output buffers are reused only when nothing refers to them",
+  ignore: !HAS_NATIVE,
+  fn: async () => {
+    await initBackend("native", { quiet: true });
+    const n = 4 * POOL_MIN_LENGTH;
+    const pool = (tf.backend() as unknown as { pool: { idleBytes: number } }).pool;
+    const source = tf.tensor1d(values([n], 3));
+    // A read hands out a copy: reusing the buffer later must not change it.
+    const a = tf.exp(source);
+    const read = await a.data();
+    const expected = Float32Array.from(read);
+    a.dispose();
+    const idle = pool.idleBytes;
+    assert.ok(idle >= n * 4, "the freed output went back to the pool");
+    const b = tf.neg(source); // takes the same buffer back
+    assert.ok(pool.idleBytes < idle, "the pooled buffer was reused");
+    assert.ok(
+      sameValues(read as Float32Array, expected),
+      "a read changed when its buffer was reused",
+    );
+    // tfjs's cpu StridedSlice returns a view of its input's buffer: the buffer must stay out of
+    // the pool while the view lives, even after the input is freed.
+    const c = tf.sigmoid(source);
+    const view = tf.stridedSlice(c, [8], [n], [1]);
+    const viewBefore = Float32Array.from(await view.data());
+    c.dispose();
+    const d = tf.tanh(source); // would take c's buffer if the view did not hold it
+    assert.ok(
+      sameValues(await view.data() as Float32Array, viewBefore),
+      "the view was overwritten",
+    );
+    tf.dispose([source, b, view, d]);
   },
 });

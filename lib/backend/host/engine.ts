@@ -30,7 +30,7 @@ import {
 } from "./kernels_math.ts";
 import { reduceKernel } from "./kernels_reduce.ts";
 import { hostBatchMatMul } from "./matmul.ts";
-import { cpuBackendClass, NATIVE_ENGINE } from "./storage.ts";
+import { hostBackendClass, NATIVE_ENGINE } from "./storage.ts";
 
 let registered: { blas: BlasLibrary; dnnl: Dnnl } | null = null;
 
@@ -42,8 +42,8 @@ export function registerNativeEngine(): BlasLibrary {
   if (registered) return registered.blas;
   const blas = loadBlasLibrary();
   const dnnl = Dnnl.open();
-  const Cpu = cpuBackendClass();
-  tf.registerBackend(NATIVE_ENGINE, () => new Cpu(), -1); // never picked by tfjs on its own
+  const Host = hostBackendClass();
+  tf.registerBackend(NATIVE_ENGINE, () => new Host(), -1); // never picked by tfjs on its own
   for (const kernel of tf.getKernelsForBackend("cpu")) {
     tf.registerKernel({ ...kernel, backendName: NATIVE_ENGINE });
   }

@@ -18,11 +18,11 @@ function typedValues(host: HostBackendView, t: tf.TensorInfo): Values | null {
   return v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint8Array ? v : null;
 }
 
-/** An empty typed array of `dtype`'s storage type. */
-function allocate(dtype: tf.DataType, length: number): Values {
+/** A typed array of `dtype`'s storage type (float32 ones pooled: stale contents). */
+function allocate(host: HostBackendView, dtype: tf.DataType, length: number): Values {
   if (dtype === "int32") return new Int32Array(length);
   if (dtype === "bool") return new Uint8Array(length);
-  return new Float32Array(length);
+  return host.pool.take(length);
 }
 
 /**
@@ -72,7 +72,7 @@ export function sliceKernel(
     attrs!.size as number[],
   );
   const total = size.reduce((p, d) => p * d, 1);
-  const dst = allocate(x.dtype, total);
+  const dst = allocate(host, x.dtype, total);
   if (total > 0) copyBox(src, x.shape, begin, size, dst, 0, runLength(x.shape, begin, size));
   return host.makeTensorInfo(size, x.dtype, dst);
 }
@@ -104,7 +104,7 @@ export function splitKernel(
     const size = x.shape.map((d, i) => (i === axis ? s : d));
     start += s;
     const total = size.reduce((p, d) => p * d, 1);
-    const dst = allocate(x.dtype, total);
+    const dst = allocate(host, x.dtype, total);
     if (total > 0) copyBox(src, x.shape, begin, size, dst, 0, runLength(x.shape, begin, size));
     return host.makeTensorInfo(size, x.dtype, dst);
   });
@@ -124,7 +124,7 @@ export function concatKernel(
   const shape = tf.backend_util.computeOutShape(xs.map((t) => [...t.shape]), axis);
   const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
   const rowOut = shape.slice(axis).reduce((p, d) => p * d, 1);
-  const dst = allocate(dtype, outer * rowOut);
+  const dst = allocate(host, dtype, outer * rowOut);
   let column = 0;
   xs.forEach((t, i) => {
     const row = t.shape.slice(axis).reduce((p, d) => p * d, 1);
@@ -157,7 +157,7 @@ export function gatherKernel(
   const outer = x.shape.slice(0, axis).reduce((p, d) => p * d, 1);
   const inner = x.shape.slice(axis + 1).reduce((p, d) => p * d, 1);
   const shape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
-  const dst = allocate(x.dtype, outer * idx.length * inner);
+  const dst = allocate(host, x.dtype, outer * idx.length * inner);
   for (let o = 0; o < outer; o++) {
     const base = o * dim * inner;
     const outBase = o * idx.length * inner;

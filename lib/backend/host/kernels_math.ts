@@ -63,9 +63,9 @@ export function mergeBroadcastAxes(
   return outA.length === 0 ? [[1], [1]] : [outA, outB];
 }
 
-/** Output of `shape` wrapping fresh float32 storage. */
+/** Output of `shape` over a pooled float32 buffer (stale contents: the kernel overwrites all). */
 function output(host: HostBackendView, shape: number[]): [tf.TensorInfo, Float32Array] {
-  const values = new Float32Array(size(shape));
+  const values = host.pool.take(size(shape));
   return [host.makeTensorInfo(shape, "float32", values), values];
 }
 

@@ -97,7 +97,7 @@ export function reduceKernel(dnnl: Dnnl, op: Reduction) {
     const total = x.shape.reduce((p, d) => p * d, 1);
     if (reduced === 0 || total === 0) return null; // empty reductions: tfjs's identities
     const kept = total / reduced;
-    const out = new Float32Array(kept);
+    const out = host.pool.take(kept);
     const info = host.makeTensorInfo(outShape, "float32", out);
     const values = float32Values(host, x);
     const inner = axes.every((a, i) => a === rank - axes.length + i);
@@ -107,9 +107,10 @@ export function reduceKernel(dnnl: Dnnl, op: Reduction) {
     else {
       const perm = [...x.shape.keys()].filter((i) => !axes.includes(i)).concat(axes);
       const strides = tf.util.computeStrides([...x.shape]).concat(1);
-      const moved = new Float32Array(total);
+      const moved = host.pool.take(total);
       dnnl.reorder(perm.map((p) => x.shape[p]), perm.map((p) => strides[p]), values, moved);
       reduceInner(moved, kept, reduced, out, op);
+      host.pool.give(moved);
     }
     return info;
   };

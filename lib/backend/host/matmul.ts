@@ -40,9 +40,13 @@ export function hostBatchMatMul(blas: BlasLibrary): tf.KernelFunc {
     const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
     const batch = outer.reduce((p, d) => p * d, 1);
     const host = backend as unknown as HostBackendView;
-    const c = new Float32Array(batch * m * n); // zero-filled: k = 0 needs nothing more
+    const c = host.pool.take(batch * m * n); // stale contents: beta = 0 overwrites them
     const out = host.makeTensorInfo([...outer, m, n], "float32", c);
-    if (c.length === 0 || k === 0) return out;
+    if (c.length === 0) return out;
+    if (k === 0) {
+      c.fill(0);
+      return out;
+    }
     const pa = Deno.UnsafePointer.of(float32Values(host, a))!;
     const pb = Deno.UnsafePointer.of(float32Values(host, b))!;
     const pc = Deno.UnsafePointer.of(c)!;
