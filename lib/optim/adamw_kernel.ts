@@ -76,10 +76,12 @@ interface WasmBackendView {
   getMemoryOffset(dataId: object): number;
 }
 
-/** The parts of the cpu backend used here. */
+/** The parts of the cpu backend (and the native engine built on it) used here. */
 interface CpuBackendView {
   data: { get(dataId: object): { values: Float32Array } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+  /** The native engine's reusable output buffers (absent on cpu). */
+  pool?: { take(length: number): Float32Array };
 }
 
 const INPUTS = ["param", "grad", "expAvg", "expAvgSq"] as const;
@@ -103,7 +105,10 @@ function cpuKernel({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]) {
   const cpu = backend as unknown as CpuBackendView;
   const ins = INPUTS.map((k) => inputs[k] as tf.TensorInfo);
   const [p, g, m, v] = ins.map((t) => cpu.data.get(t.dataId).values);
-  const [outP, outM, outV] = [0, 1, 2].map(() => new Float32Array(p.length));
+  // Every element of the outputs is written, so the native engine's stale pooled buffers do.
+  const [outP, outM, outV] = [0, 1, 2].map(() =>
+    cpu.pool ? cpu.pool.take(p.length) : new Float32Array(p.length)
+  );
   update(p, g, m, v, outP, outM, outV, attrs as unknown as AdamWKernelAttrs);
   return [outP, outM, outV].map((values) =>
     cpu.makeTensorInfo([...ins[0].shape], "float32", values)
