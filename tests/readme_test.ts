@@ -23,6 +23,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BLAS_INSTALL_HINT } from "../lib/backend/blas_library.ts";
+import { DNNL_INSTALL_HINT } from "../lib/backend/host/dnnl.ts";
 import { TENSORFLOW_INSTALL_HINT } from "../lib/backend/tensorflow.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { hubIdOf } from "../lib/checkpoint/hf_transformers/hub_cache.ts";
@@ -127,10 +128,16 @@ const COVERAGE: Record<string, Coverage> = {
       assert.match(out.stdout, /tok\/s|tokens\/s/);
     },
   },
-  "apt-get install libopenblas0-pthread": {
+  "apt-get install libopenblas0-pthread libdnnl2": {
     how: "checked",
-    note: "needs root; the native backend's missing-library message names the same command",
-    exercise: (_ws, command) => assert.ok(BLAS_INSTALL_HINT.includes(command)),
+    note: "needs root; the native engine's missing-library messages name both packages and " +
+      ".ci/run installs them",
+    exercise: async (_ws, command) => {
+      assert.ok(BLAS_INSTALL_HINT.includes("apt-get install libopenblas0-pthread"));
+      assert.ok(DNNL_INSTALL_HINT.includes("apt-get install libdnnl2"));
+      const ci = await read(".ci/run");
+      for (const pkg of command.split(" ").slice(2)) assert.match(ci, new RegExp(`\\b${pkg}\\b`));
+    },
   },
   "deno add npm:@tensorflow/tfjs-node@4.22.0": {
     how: "checked",
