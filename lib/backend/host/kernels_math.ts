@@ -149,17 +149,39 @@ export function binaryKernel(dnnl: Dnnl, op: BinaryOp): NativeKernel {
   };
 }
 
-/** `Softmax` over the last axis (tfjs' only use); other axes go to the fallback. */
+/** Softmax of each of `rows` runs of `cols` values: max-shifted exp, float64 sum. */
+function softmaxJs(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let max = -Infinity;
+    for (let j = 0; j < cols; j++) max = Math.max(max, x[base + j]);
+    let sum = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.fround(Math.exp(x[base + j] - max));
+      out[base + j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < cols; j++) out[base + j] /= sum;
+  }
+}
+
+/**
+ * `Softmax` over the last axis (tfjs' only use; other axes go to the fallback): oneDNN for
+ * large tensors, a JS loop for small ones (decoding's (1, H, 1, T) attention rows, where tfjs's
+ * cpu softmax, five generic kernels, took 0.75 ms each).
+ */
 export function softmaxKernel(dnnl: Dnnl): NativeKernel {
   return ({ inputs, attrs }, host) => {
     const x = inputs.logits as tf.TensorInfo;
     const rank = x.shape.length;
     const dim = attrs?.dim as number;
     if (x.dtype !== "float32" || rank === 0 || (dim !== -1 && dim !== rank - 1)) return null;
-    if (size(x.shape) < NATIVE_MIN_ELEMENTS) return null;
     const [out, values] = output(host, [...x.shape]);
     const cols = x.shape[rank - 1];
-    if (values.length > 0) dnnl.softmax(values.length / cols, cols, float32Values(host, x), values);
+    if (values.length === 0) return out;
+    if (values.length < NATIVE_MIN_ELEMENTS) {
+      softmaxJs(float32Values(host, x), values.length / cols, cols, values);
+    } else dnnl.softmax(values.length / cols, cols, float32Values(host, x), values);
     return out;
   };
 }
