@@ -62,7 +62,7 @@ function limitError(what: string): Error {
     `wasm memory guard: ${what}, above the safety limit of ${formatMiB(memoryLimitBytes)}. ` +
       "The wasm backend cannot address more than 4 GiB and tfjs silently corrupts tensors " +
       "past it. Reduce the batch/microbatch size, sequence length or model size, or use " +
-      "another backend (--backend tensorflow or cpu).",
+      "a backend that keeps tensors in host memory (--backend native, or tensorflow).",
   );
 }
 
