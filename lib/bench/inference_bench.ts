@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { type BackendName, initBackend } from "../backend/mod.ts";
-import { writeTorchStateDict } from "../checkpoint/torch_pt.ts";
+import { writeTorchStateDict } from "../checkpoint/formats/torch_pt.ts";
 import type { ModelConfig } from "../config/model_config.ts";
 import { Olmo as OlmoCheckpoint } from "../facade/olmo.ts";
 import { Olmo } from "../model/olmo.ts";
