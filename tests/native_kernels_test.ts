@@ -1,7 +1,7 @@
 /**
  * The `native` engine's oneDNN and copy kernels agree with tfjs's pure-JS `cpu` backend: every
  * element-wise, broadcasting binary (including the swapped and fallback broadcasts), softmax,
- * transpose, reduction, slice, split, concat and gather case, above and below the size where kernels go
+ * transpose, reduction, slice, split, concat, gather and scatter-update case, above and below the size where kernels go
  * native, with gradients through them, and no leaked buffers. A missing oneDNN names the package.
  */
 import * as tf from "@tensorflow/tfjs";

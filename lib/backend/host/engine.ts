@@ -7,7 +7,8 @@
  * - `BatchMatMul`: OpenBLAS `sgemm`/`sgemv` on all cores (`matmul.ts`);
  * - element-wise, broadcasting binary, softmax and transpose: oneDNN (`kernels_math.ts`);
  * - `Sum`/`Mean`/`Max`: float64-accumulated loops (`kernels_reduce.ts`);
- * - `Slice`/`SplitV`/`Concat`/`GatherV2`: contiguous-run copies (`kernels_copy.ts`).
+ * - `Slice`/`SplitV`/`Concat`/`GatherV2`/`TensorScatterUpdate`: contiguous-run copies
+ *   (`kernels_copy.ts`).
  * Each native kernel hands cases it does not cover (other dtypes, unusual broadcasts) to the
  * cpu kernel it replaced.
  * Gradients are registered by kernel name, so every tfjs gradient works unchanged.
@@ -17,7 +18,13 @@
 import * as tf from "@tensorflow/tfjs";
 import { type BlasLibrary, loadBlasLibrary, shareCoresWithLocalRanks } from "../blas_library.ts";
 import { Dnnl } from "./dnnl.ts";
-import { concatKernel, gatherKernel, sliceKernel, splitKernel } from "./kernels_copy.ts";
+import {
+  concatKernel,
+  gatherKernel,
+  sliceKernel,
+  splitKernel,
+  tensorScatterUpdateKernel,
+} from "./kernels_copy.ts";
 import {
   BINARY_KERNELS,
   binaryKernel,
@@ -65,6 +72,7 @@ export function registerNativeEngine(): BlasLibrary {
   native("SplitV", splitKernel);
   native("Concat", concatKernel);
   native("GatherV2", gatherKernel);
+  native("TensorScatterUpdate", tensorScatterUpdateKernel);
   registered = { blas, dnnl };
   return blas;
 }

@@ -172,3 +172,52 @@ export function gatherKernel(
   }
   return host.makeTensorInfo(shape, x.dtype, dst);
 }
+
+/**
+ * Flat slice offsets of `indices` (N, K) into `shape` (slices of the trailing axes), or null
+ * when one is out of range (the cpu kernel then reports it).
+ */
+function scatterOffsets(idx: Values, k: number, shape: readonly number[]): Int32Array | null {
+  const strides = tf.util.computeStrides([...shape]).concat(1);
+  const n = idx.length / Math.max(1, k);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let flat = 0;
+    for (let j = 0; j < k; j++) {
+      const v = idx[i * k + j];
+      if (!(v >= 0 && v < shape[j])) return null;
+      flat += v * strides[j];
+    }
+    out[i] = flat;
+  }
+  return out;
+}
+
+/**
+ * `TensorScatterUpdate` (the loss gradient's label entries) as one copy of the tensor plus the
+ * updated slices; tfjs's cpu kernel writes every element through a generic buffer (16 ms for a
+ * (2048, 4096) chunk, once per vocabulary chunk).
+ */
+export function tensorScatterUpdateKernel(
+  { inputs }: Parameters<tf.KernelFunc>[0],
+  host: HostBackendView,
+): tf.TensorInfo | null {
+  const t = inputs.tensor as tf.TensorInfo;
+  const indices = inputs.indices as tf.TensorInfo;
+  const updates = inputs.updates as tf.TensorInfo;
+  const src = typedValues(host, t);
+  const idx = typedValues(host, indices);
+  const upd = typedValues(host, updates);
+  if (!src || !idx || !upd || t.dtype !== "float32" || updates.dtype !== "float32") return null;
+  const k = indices.shape[indices.shape.length - 1] ?? 1;
+  const offsets = scatterOffsets(idx, k, t.shape);
+  const slice = t.shape.slice(k).reduce((p, d) => p * d, 1);
+  if (!offsets || upd.length !== offsets.length * slice) return null;
+  const dst = allocate(host, "float32", src.length);
+  dst.set(src);
+  for (let i = 0; i < offsets.length; i++) {
+    if (slice === 1) dst[offsets[i]] = upd[i];
+    else dst.set(upd.subarray(i * slice, (i + 1) * slice), offsets[i]);
+  }
+  return host.makeTensorInfo([...t.shape], "float32", dst);
+}
