@@ -13,8 +13,8 @@ import {
   type BackendName,
   initBackend,
   nativeEngineAvailable,
-  webgpuAdapterAvailable,
 } from "../lib/backend/mod.ts";
+import { webgpuAdapterAvailable } from "../lib/backend/webgpu.ts";
 import { createOptimizer, type OptimizerSettings } from "../lib/optim/mod.ts";
 
 /** More than 10M elements, not a power of the pairwise width. */

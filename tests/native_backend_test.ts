@@ -12,7 +12,7 @@ import { activeBackend, initBackend, nativeEngineAvailable } from "../lib/backen
 import { isWasmIdentityFixRegistered } from "../lib/backend/wasm_identity_fix.ts";
 import { isWasmMatMulFixRegistered } from "../lib/backend/wasm_matmul_fix.ts";
 import { openBlasLibrary } from "../lib/backend/blas_library.ts";
-import { buildTrainStep } from "../lib/bench/mod.ts";
+import { buildTrainStep } from "../lib/bench/train_step.ts";
 import { loadTrainConfig } from "../lib/config/mod.ts";
 
 const HAS_NATIVE = nativeEngineAvailable();
