@@ -1,6 +1,6 @@
 /**
  * oneDNN (Debian `libdnnl2`, the CPU engine under PyTorch) through Deno FFI: element-wise,
- * binary (broadcasting), softmax and reorder (transpose) primitives on float32 host buffers,
+ * binary (broadcasting), softmax and reorder (transpose, strided copies) primitives on float32 host buffers,
  * multi-threaded (OpenMP) and vectorised (AVX-512 where the CPU has it).
  *
  * The C API of oneDNN 2.x is used without its headers: descriptors are opaque byte buffers that
@@ -307,15 +307,22 @@ export class Dnnl {
   }
 
   /**
-   * Copies a strided view of `src` into dense `dst` of shape `dims`: `srcStrides` in elements
-   * (a transpose passes the permuted strides of the input).
+   * Copies a strided view of `src` into `dst` of shape `dims`: strides in elements, `dst` dense
+   * unless `dstStrides` are given (a transpose passes the permuted strides of the input; a
+   * concatenation writes each input into its columns of the output).
    */
-  reorder(dims: readonly number[], srcStrides: readonly number[], src: Buffer, dst: Buffer): void {
-    const key = `r${dims},${srcStrides}`;
+  reorder(
+    dims: readonly number[],
+    srcStrides: readonly number[],
+    src: Buffer,
+    dst: Buffer,
+    dstStrides: readonly number[] = denseStrides(dims),
+  ): void {
+    const key = `r${dims},${srcStrides},${dstStrides}`;
     let p = this.#cache.get(key);
     if (!p) {
       const mdSrc = this.#md(dims, srcStrides);
-      const mdDst = this.#dense(dims);
+      const mdDst = this.#md(dims, dstStrides);
       const out = new BigUint64Array(1);
       this.#check(
         this.#s.dnnl_reorder_primitive_desc_create(

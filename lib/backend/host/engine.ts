@@ -68,9 +68,9 @@ export function registerNativeEngine(): BlasLibrary {
   native("Sum", reduceKernel(dnnl, "sum"));
   native("Mean", reduceKernel(dnnl, "mean"));
   native("Max", reduceKernel(dnnl, "max"));
-  native("Slice", sliceKernel);
-  native("SplitV", splitKernel);
-  native("Concat", concatKernel);
+  native("Slice", sliceKernel(dnnl));
+  native("SplitV", splitKernel(dnnl));
+  native("Concat", concatKernel(dnnl));
   native("GatherV2", gatherKernel);
   native("TensorScatterUpdate", tensorScatterUpdateKernel);
   registered = { blas, dnnl };
