@@ -55,6 +55,7 @@ export const Binary = {
 } as const;
 
 const SOFTMAX_ACCURATE = 0x30000;
+const REDUCTION_MAX = 196594;
 const SOFTMAX_LOG = 196609;
 
 const SYMBOLS = {
@@ -74,6 +75,10 @@ const SYMBOLS = {
   },
   dnnl_softmax_v2_forward_desc_init: {
     parameters: ["buffer", "i32", "i32", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  dnnl_reduction_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "f32"],
     result: "i32",
   },
   dnnl_primitive_desc_create: {
@@ -301,6 +306,27 @@ export class Dnnl {
         "dnnl_softmax_v2_forward_desc_init",
       );
       p = this.#build(this.#pd(desc), [ARG_SRC_0, ARG_DST], [md, md]);
+      this.#cache.set(key, p);
+    }
+    this.#run(p, [src, dst]);
+  }
+
+  /**
+   * The maximum of each of `rows` runs of `cols` values (a reduction primitive; only `max` is
+   * used: it needs no accumulation, and oneDNN's sums accumulate in float32).
+   */
+  rowMax(rows: number, cols: number, src: Buffer, dst: Buffer): void {
+    const key = `m${rows},${cols}`;
+    let p = this.#cache.get(key);
+    if (!p) {
+      const mdSrc = this.#dense([rows, cols]);
+      const mdDst = this.#dense([rows, 1]);
+      const desc = new Uint8Array(OP_DESC_BYTES);
+      this.#check(
+        this.#s.dnnl_reduction_desc_init(desc, REDUCTION_MAX, mdSrc, mdDst, 0, 0),
+        "dnnl_reduction_desc_init",
+      );
+      p = this.#build(this.#pd(desc), [ARG_SRC_0, ARG_DST], [mdSrc, mdDst]);
       this.#cache.set(key, p);
     }
     this.#run(p, [src, dst]);

@@ -4,7 +4,8 @@
  * innermost are moved there by a oneDNN transpose first; a reduction over the leading axes
  * (bias gradients) adds whole rows instead, which needs no transpose.
  *
- * Why not oneDNN's reduction primitive: it accumulates in float32. Why not tfjs's `cpu`
+ * Why not oneDNN's reduction primitive for sums: it accumulates in float32 (it does take large
+ * row maxima, which need no accumulation). Why not tfjs's `cpu`
  * kernels: `Mean` transposes and divides through generic kernels (44 layer-norm means took
  * 1.6 s of a bench-small step).
  *
@@ -12,7 +13,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Dnnl } from "./dnnl.ts";
+import { NATIVE_MIN_ELEMENTS } from "./kernels_math.ts";
 import { float32Values, type HostBackendView } from "./storage.ts";
+
+/** The largest finite float32 (oneDNN starts its maxima from its negation). */
+const FLT_MAX = 3.4028234663852886e38;
 
 /** Which reduction. */
 type Reduction = "sum" | "mean" | "max";
@@ -102,7 +107,23 @@ export function reduceKernel(dnnl: Dnnl, op: Reduction) {
     const values = float32Values(host, x);
     const inner = axes.every((a, i) => a === rank - axes.length + i);
     const leading = axes.every((a, i) => a === i);
-    if (inner) reduceInner(values, kept, reduced, out, op);
+    if (inner && op === "max" && total >= NATIVE_MIN_ELEMENTS && reduced > 1) {
+      // Vectorised and threaded; a maximum is exact in any order (the loss's row maxima).
+      // oneDNN starts from −FLT_MAX, so rows whose maximum is −FLT_MAX (e.g. all −∞) are redone
+      // here to keep tfjs's answer.
+      dnnl.rowMax(kept, reduced, values, out);
+      for (let r = 0; r < kept; r++) {
+        if (out[r] === -FLT_MAX) {
+          reduceInner(
+            values.subarray(r * reduced, (r + 1) * reduced),
+            1,
+            reduced,
+            out.subarray(r, r + 1),
+            op,
+          );
+        }
+      }
+    } else if (inner) reduceInner(values, kept, reduced, out, op);
     else if (leading) reduceOuter(values, reduced, kept, out, op);
     else {
       const perm = [...x.shape.keys()].filter((i) => !axes.includes(i)).concat(axes);
