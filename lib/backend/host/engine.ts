@@ -6,9 +6,12 @@
  * same storage), then the hot ones are replaced by native ones:
  * - `BatchMatMul`: OpenBLAS `sgemm`/`sgemv` on all cores (`matmul.ts`);
  * - element-wise, broadcasting binary, softmax and transpose: oneDNN (`kernels_math.ts`);
- * - `Sum`/`Mean`/`Max`: float64-accumulated loops (`kernels_reduce.ts`);
- * - `Slice`/`SplitV`/`Concat`/`GatherV2`/`TensorScatterUpdate`: contiguous-run copies
- *   (`kernels_copy.ts`).
+ * - `Sum`/`Mean`: float64-accumulated loops, `Max` over long rows by oneDNN
+ *   (`kernels_reduce.ts`);
+ * - `Slice`/`SplitV`/`Concat`/`GatherV2`/`TensorScatterUpdate`: contiguous-run copies, many short
+ *   runs as one oneDNN reorder (`kernels_copy.ts`);
+ * - small tensors: JS loops (`binary_js.ts`, the small softmax), since each oneDNN call starts an
+ *   OpenMP parallel region.
  * Each native kernel hands cases it does not cover (other dtypes, unusual broadcasts) to the
  * cpu kernel it replaced.
  * Gradients are registered by kernel name, so every tfjs gradient works unchanged.
