@@ -136,24 +136,21 @@ export class Dnnl {
   /**
    * Opens the first loadable of {@link DNNL_LIBRARY_CANDIDATES}; throws the install hint.
    *
-   * Unless the user chose `OMP_WAIT_POLICY`, it is set to `passive` first (libgomp reads it once,
-   * when oneDNN loads it): idle OpenMP threads then sleep instead of spinning, which on a 2-core
-   * machine steals the core from OpenBLAS's threads and the JS thread. bench-small steps,
-   * measured in alternating processes: 1.48–1.88 s spinning, 1.01–1.16 s passive, 1.20–1.37 s
-   * with one OpenMP thread.
+   * Idle OpenMP threads spin by default (`OMP_WAIT_POLICY=active`), which on a 2-core machine
+   * steals the core from OpenBLAS's threads and the JS thread. bench-small steps, measured in
+   * alternating processes: 1.48–1.88 s spinning, 1.01–1.16 s with `OMP_WAIT_POLICY=passive`,
+   * 1.20–1.37 s with one OpenMP thread. libgomp reads the policy only from the environment, when
+   * it loads, and a library must not set the environment; so when neither `OMP_WAIT_POLICY` nor
+   * `OMP_NUM_THREADS` is set, oneDNN runs on one OpenMP thread (no idle spinner), and the
+   * `deno task` commands set `OMP_WAIT_POLICY=passive`, which keeps every thread.
    */
   static open(candidates: readonly string[] = DNNL_LIBRARY_CANDIDATES): Dnnl {
-    try {
-      if (Deno.env.get("OMP_WAIT_POLICY") === undefined) {
-        Deno.env.set("OMP_WAIT_POLICY", "passive");
-      }
-    } catch {
-      // no --allow-env: OpenMP keeps its default
-    }
     const failures: string[] = [];
     for (const path of candidates) {
       try {
-        return new Dnnl(Deno.dlopen(path, SYMBOLS).symbols);
+        const dnnl = new Dnnl(Deno.dlopen(path, SYMBOLS).symbols);
+        if (envUnset("OMP_WAIT_POLICY") && envUnset("OMP_NUM_THREADS")) setOpenMpThreads(1);
+        return dnnl;
       } catch (e) {
         failures.push(`${path}: ${(e as Error).message.split("\n")[0]}`);
       }
@@ -167,21 +164,11 @@ export class Dnnl {
   /**
    * Gives oneDNN `1/localRanks` of the cores (OpenMP's `omp_set_num_threads` for the calling
    * thread, which is the one running every primitive) unless `OMP_NUM_THREADS` is set; a no-op
-   * for one rank or when libgomp cannot be opened.
+   * for one rank.
    */
   shareCores(localRanks: number): void {
-    if (!(localRanks > 1)) return;
-    try {
-      if (Deno.env.get("OMP_NUM_THREADS")) return;
-      const gomp = Deno.dlopen(OPENMP_LIBRARY, {
-        omp_set_num_threads: { parameters: ["i32"], result: "void" },
-      });
-      gomp.symbols.omp_set_num_threads(
-        Math.max(1, Math.floor(navigator.hardwareConcurrency / localRanks)),
-      );
-    } catch {
-      // no --allow-env/--allow-ffi or no libgomp: OpenMP keeps its default
-    }
+    if (!(localRanks > 1) || !envUnset("OMP_NUM_THREADS")) return;
+    setOpenMpThreads(Math.max(1, Math.floor(navigator.hardwareConcurrency / localRanks)));
   }
 
   #check(status: number, what: string): void {
@@ -365,6 +352,30 @@ export class Dnnl {
       this.#cache.set(key, p);
     }
     this.#run(p, [src, dst]);
+  }
+}
+
+/** True when the environment variable `name` is unset or empty (or unreadable). */
+function envUnset(name: string): boolean {
+  try {
+    return !Deno.env.get(name);
+  } catch {
+    return true; // no --allow-env
+  }
+}
+
+/**
+ * libgomp's `omp_set_num_threads(n)` for the calling thread; nothing when libgomp cannot be
+ * opened (another OpenMP runtime keeps its own setting).
+ */
+function setOpenMpThreads(n: number): void {
+  try {
+    const gomp = Deno.dlopen(OPENMP_LIBRARY, {
+      omp_set_num_threads: { parameters: ["i32"], result: "void" },
+    });
+    gomp.symbols.omp_set_num_threads(n);
+  } catch {
+    // keep the runtime's default
   }
 }
 
