@@ -9,7 +9,7 @@
  * - `wasm`: the CPU fallback, with the transposed-matmul fix, a copy-free `Identity` (tfjs clones
  *   every tensor saved for a gradient), `Slice`/`SplitV`/`GatherV2` that copy only what they
  *   return, and the 4 GiB memory guard.
- *   Single-threaded: the multithreading shim of ecosystem notes §1b needs `process` hidden before
+ *   Single-threaded: the threaded wasm build needs a shim that needs `process` hidden before
  *   tfjs is first imported, which a library cannot guarantee.
  * - `webgpu`: Deno's WebGPU.
  * - `cpu`: the pure-JS reference.

@@ -3,7 +3,7 @@
  *
  * wasm32 cannot address more than 4 GiB; in practice the heap stops at about 3.84 GiB. When
  * `malloc` then fails it returns 0, tfjs does not check, writes the new tensor over address 0 and
- * earlier tensors read back corrupted (ecosystem notes §1e). The guard wraps the module's
+ * earlier tensors read back corrupted. The guard wraps the module's
  * `_malloc` and `_free` (every tensor buffer tfjs allocates or frees goes through them) and
  * throws a clear error instead: before an allocation would push the live bytes past the limit,
  * when an allocation grows the heap past the limit, and when `malloc` fails outright.

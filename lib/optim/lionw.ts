@@ -1,6 +1,6 @@
 /**
- * LionW update (OLMo's `LionW.step`, spec §4.2) on tensors of any shape: a whole parameter or a
- * flat data-parallel shard of one. Same float32 operation order as OLMo's PyTorch code:
+ * LionW update (OLMo's `LionW.step` in `olmo/optim.py`) on tensors of any shape: a whole parameter
+ * or a flat data-parallel shard of one. Same float32 operation order as OLMo's PyTorch code:
  *
  * ```
  * p ← p · (1 − lr·wd)            # skipped when wd = 0 (a multiply by 1)
