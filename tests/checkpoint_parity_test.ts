@@ -8,20 +8,16 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { activeBackend, type BackendName, nativeEngineAvailable } from "../lib/backend/mod.ts";
+import { activeBackend } from "../lib/backend/mod.ts";
 import { readSafetensors, writeSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { Olmo } from "../mod.ts";
 import { type NamedHostTensors, toFloat32 } from "../lib/util/host_tensor.ts";
 import { HAS_SHARED, OLMO_REFERENCE_CASES, referenceCaseDir } from "./_shared.ts";
 import { withTempDir } from "./_temp_dir.ts";
+import { PARITY_BACKENDS as BACKENDS } from "./_parity.ts";
 
 const TOLERANCE = 1e-4;
 const WEIGHT_FILES = ["model.pt", "model.safetensors"] as const;
-const BACKENDS: BackendName[] = [
-  "cpu",
-  "wasm",
-  ...(nativeEngineAvailable() ? ["native" as const] : []),
-];
 
 /** A checkpoint folder holding the case's `config.yaml` and only `weights`. */
 async function singleWeightsFolder(caseName: string, weights: string, dir: string) {

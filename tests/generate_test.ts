@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, initBackend, nativeEngineAvailable } from "../lib/backend/mod.ts";
+import { initBackend } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { defaultModelConfig, loadConfigSection, type ModelConfig } from "../lib/config/mod.ts";
 import { BeamSearch } from "../lib/generate/beam_search.ts";
@@ -20,6 +20,7 @@ import { IncrementalDecoder } from "../lib/generate/text_stream.ts";
 import { Olmo } from "../lib/facade/olmo.ts";
 import { Rng } from "../lib/model/random.ts";
 import { HAS_SHARED, OLMO_REFERENCE_CASES, referenceCaseDir } from "./_shared.ts";
+import { PARITY_BACKENDS as BEAM_BACKENDS } from "./_parity.ts";
 
 tf.env().set("PROD", true);
 
@@ -77,11 +78,6 @@ function assertClose(actual: number[], expected: number[], atol: number, what: s
 }
 
 /** The CPU backends the beams are checked on (native where its libraries load). */
-const BEAM_BACKENDS: BackendName[] = [
-  "cpu",
-  "wasm",
-  ...(nativeEngineAvailable() ? ["native" as const] : []),
-];
 
 for (const name of OLMO_REFERENCE_CASES) {
   for (const backend of BEAM_BACKENDS) {

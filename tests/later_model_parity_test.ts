@@ -10,20 +10,16 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { activeBackend, type BackendName, blasLibraryAvailable } from "../lib/backend/mod.ts";
+import { activeBackend } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { generate } from "../lib/generate/mod.ts";
 import { Olmo } from "../mod.ts";
 import { type NamedHostTensors, toFloat32 } from "../lib/util/host_tensor.ts";
 import { HAS_SHARED_V2, OLMO_REFERENCE_V2_CASES, referenceV2CaseDir } from "./_shared.ts";
 import { withTempDir } from "./_temp_dir.ts";
+import { PARITY_BACKENDS as BACKENDS } from "./_parity.ts";
 
 const TOLERANCE = 1e-4;
-const BACKENDS: BackendName[] = [
-  "cpu",
-  "wasm",
-  ...(blasLibraryAvailable() ? ["native" as const] : []),
-];
 
 interface GenerateRecord {
   prompt: number[][];

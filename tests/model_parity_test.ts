@@ -5,18 +5,14 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  activeBackend,
-  type BackendName,
-  initBackend,
-  nativeEngineAvailable,
-} from "../lib/backend/mod.ts";
+import { activeBackend, initBackend } from "../lib/backend/mod.ts";
 import { readSafetensors } from "../lib/checkpoint/formats/safetensors.ts";
 import { Olmo } from "../lib/facade/mod.ts";
 import type { NamedHostTensors } from "../lib/util/host_tensor.ts";
 import { toFloat32 } from "../lib/util/host_tensor.ts";
 import { loadCaseModelConfig } from "./_model_fixture.ts";
 import { HAS_SHARED, OLMO_REFERENCE_CASES, referenceCaseDir } from "./_shared.ts";
+import { PARITY_BACKENDS as BACKENDS } from "./_parity.ts";
 
 const TOLERANCE = 1e-4;
 
@@ -42,11 +38,6 @@ async function maxAbsDiff(actual: tf.Tensor, expected: Float32Array): Promise<nu
 }
 
 /** The backends checked: the pure-JS reference, wasm, and native where a CBLAS library loads. */
-const BACKENDS: BackendName[] = [
-  "cpu",
-  "wasm",
-  ...(nativeEngineAvailable() ? ["native" as const] : []),
-];
 
 for (const backend of BACKENDS) {
   for (const name of OLMO_REFERENCE_CASES) {
